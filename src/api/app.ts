@@ -1,0 +1,84 @@
+import { Hono } from 'hono';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { noauthContext, type NoauthSettings } from '../auth/context.js';
+import type { ImageService } from '../images/service.js';
+import type { StoreRegistry } from '../stores/registry.js';
+import { imageSchema, imagesSchema, memberSchema, membersSchema } from '../images/schema.js';
+import { HttpError, renderError } from '../util/errors.js';
+import { dataApi } from './data.js';
+import type { Env } from './env.js';
+import { imagesApi } from './images.js';
+import { infoApi } from './info.js';
+import { versionsDocument } from './versions.js';
+
+export interface AppOptions {
+  noauth: NoauthSettings;
+  multiStore: boolean;
+  showDirectUrl: boolean;
+  showMultipleLocations: boolean;
+  importMethods: string[];
+  sendfile: boolean;
+  isReady: () => boolean;
+  log: Logger;
+}
+
+export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOptions) {
+  const app = new Hono<Env>();
+
+  app.onError((err, c) => {
+    let status = 500;
+    let message = 'Internal error';
+    let headers: Record<string, string> = {};
+    if (err instanceof HttpError) {
+      status = err.status;
+      message = err.message;
+      headers = err.headers;
+    } else if (err instanceof URIError) {
+      status = 400;
+      message = `Malformed URL: ${err.message}`;
+    } else {
+      o.log.error({ err, method: c.req.method, path: c.req.path }, 'request failed');
+    }
+    const { type, body } = renderError(status, message, c.req.header('accept'));
+    return c.body(body, status as any, { ...headers, 'Content-Type': type });
+  });
+  app.notFound((c) => {
+    const { type, body } = renderError(404, `The resource could not be found: ${c.req.path}`, c.req.header('accept'));
+    return c.body(body, 404, { 'Content-Type': type });
+  });
+
+  const versions = (c: any) => {
+    const host = c.req.header('host') ?? '127.0.0.1:9292';
+    return c.json(versionsDocument(`http://${host}`, o.multiStore), 300);
+  };
+  app.get('/', versions);
+  app.get('/versions', versions);
+  app.get('/healthcheck', (c) => (o.isReady() ? c.text('OK') : c.text('starting', 503)));
+
+  app.use('/v2/*', async (c, next) => {
+    const requestId = `req-${randomUUID()}`;
+    c.set('ctx', noauthContext(o.noauth, (n) => c.req.header(n), requestId));
+    await next();
+    c.res.headers.set('x-openstack-request-id', requestId);
+  });
+
+  app.get('/v2/schemas/image', (c) => c.json(imageSchema));
+  app.get('/v2/schemas/images', (c) => c.json(imagesSchema));
+  app.get('/v2/schemas/member', (c) => c.json(memberSchema));
+  app.get('/v2/schemas/members', (c) => c.json(membersSchema));
+
+  const storeIds = stores.all().map((s) => s.info.id);
+  app.route('/v2/images', dataApi(svc, { sendfile: o.sendfile, log: o.log }));
+  app.route('/v2/images', imagesApi(svc, {
+    showDirectUrl: o.showDirectUrl, showMultipleLocations: o.showMultipleLocations, multiStore: o.multiStore,
+    importMethods: o.importMethods, storeIds,
+  }));
+  app.route('/v2/info', infoApi(stores, { multiStore: o.multiStore, importMethods: o.importMethods }));
+  app.delete('/v2/stores/:store/:id', async (c) => {
+    await svc.deleteFromStore(c.get('ctx'), c.req.param('store'), c.req.param('id'));
+    return c.body(null, 204);
+  });
+
+  return app;
+}

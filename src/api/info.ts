@@ -1,0 +1,42 @@
+import { Hono } from 'hono';
+import type { StoreRegistry } from '../stores/registry.js';
+import { forbidden, notFound } from '../util/errors.js';
+import type { Env } from './env.js';
+
+/** /v2/info/*: what the site offers. */
+export function infoApi(stores: StoreRegistry, o: { multiStore: boolean; importMethods: string[] }) {
+  const app = new Hono<Env>();
+  const multiOnly = () => {
+    if (!o.multiStore) throw notFound('Multi backend is not supported at this site.');
+  };
+  app.get('/import', (c) =>
+    c.json({ 'import-methods': { description: 'Import methods available.', type: 'array', value: o.importMethods } }),
+  );
+  app.get('/stores', (c) => {
+    multiOnly();
+    return c.json({
+      stores: stores.all().map((s) => {
+        const e: Record<string, unknown> = { id: s.info.id, description: s.info.description };
+        if (s.info.isDefault) e.default = 'true';
+        return e;
+      }),
+    });
+  });
+  app.get('/stores/detail', (c) => {
+    multiOnly();
+    if (!c.get('ctx').isAdmin) throw forbidden('You are not authorized to complete stores_info_detail action.');
+    return c.json({
+      stores: stores.all().map((s) => {
+        const why = s.unavailableReason();
+        const e: Record<string, unknown> = {
+          id: s.info.id, description: s.info.description, type: s.info.type, weight: s.info.weight,
+          properties: s.info.properties,
+        };
+        if (s.info.isDefault) e.default = 'true';
+        if (why) e.unavailable = why; // imaged's addition: why a store cannot take data now
+        return e;
+      }),
+    });
+  });
+  return app;
+}

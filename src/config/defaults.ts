@@ -1,0 +1,52 @@
+// The configuration used when no config file is given: everything under one
+// base directory and owned by whoever started the daemon, so a developer can
+// run it without root or a glance-api.conf.
+import path from 'node:path';
+import { DEFAULT_OPTS, FILE_STORE_OPTS, IMAGED_OPTS } from './schema.js';
+import type { Config } from './types.js';
+
+export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
+  const base = path.resolve(baseDir);
+  const datadir = path.join(base, 'var', 'images');
+  return {
+    bindHost: DEFAULT_OPTS.bind_host.default,
+    bindPort: DEFAULT_OPTS.bind_port.default,
+    imageSizeCap: DEFAULT_OPTS.image_size_cap.default,
+    userStorageQuota: DEFAULT_OPTS.user_storage_quota.default,
+    showImageDirectUrl: DEFAULT_OPTS.show_image_direct_url.default,
+    showMultipleLocations: DEFAULT_OPTS.show_multiple_locations.default,
+    hashingAlgorithm: DEFAULT_OPTS.hashing_algorithm.default,
+    enabledImportMethods: [...DEFAULT_OPTS.enabled_import_methods.default],
+    multiStore: false,
+    stores: [
+      {
+        id: 'file',
+        type: 'file',
+        description: '',
+        weight: 0,
+        isDefault: true,
+        options: { default_store: 'file', filesystem_store_datadir: datadir },
+        datadir,
+        filePerm: 0,
+        chunkSize: FILE_STORE_OPTS.filesystem_store_chunk_size.default,
+        thinProvisioning: FILE_STORE_OPTS.filesystem_thin_provisioning.default,
+      },
+    ],
+    defaultStore: 'file',
+    imaged: {
+      stateDir: path.join(base, 'var', 'state'),
+      serviceUid: process.geteuid?.() ?? 0,
+      serviceGid: process.getegid?.() ?? 0,
+      auth: 'noauth',
+      noauthProject: IMAGED_OPTS.noauth_project_id.default,
+      noauthUser: IMAGED_OPTS.noauth_user_id.default,
+      noauthRoles: [...IMAGED_OPTS.noauth_roles.default],
+      trustContextHeaders: IMAGED_OPTS.noauth_trust_headers.default,
+      logLevel: 'info',
+      sendfile: IMAGED_OPTS.sendfile.default,
+      hashWorkers: IMAGED_OPTS.hash_in_workers.default,
+    },
+    sources: [],
+    embeddedDefault: true,
+  };
+}

@@ -1,0 +1,105 @@
+// Which options imaged reads, with types and defaults, and which glance
+// options it knowingly accepts and ignores (so a real glance-api.conf loads
+// with few warnings). Unknown-option warnings are limited to DEFAULT,
+// glance_store, imaged and the store sections; every other section
+// ([database], [keystone_authtoken], [oslo_*] ...) is glance's business.
+import { bool, int, list, str } from './options.js';
+
+export const GLANCE_DEFAULT_DATADIR = '/var/lib/glance/images';
+export const DEFAULT_STATE_DIR = '/var/lib/imaged';
+export const DEFAULT_SERVICE_ID = 42424;
+export const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image', 'glance-download'] as const;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** Store types imaged implements. Later drivers add theirs here. */
+export const SUPPORTED_STORE_TYPES: readonly string[] = ['file'];
+/** Types glance_store knows; configuring one we do not implement yet is an error that says so. */
+export const GLANCE_STORE_TYPES: readonly string[] = ['file', 'http', 'rbd', 'swift', 's3', 'vmware', 'cinder'];
+/** glance reserves these backend ids for its staging and tasks stores. */
+export const RESERVED_ID_PREFIX = 'os_glance_';
+
+export const DEFAULT_OPTS = {
+  bind_host: str('127.0.0.1'), // glance's default is 0.0.0.0; a per-node daemon should not listen everywhere unasked
+  bind_port: int(9292, { min: 1, max: 65535 }),
+  image_size_cap: int(1099511627776, { min: 1 }),
+  user_storage_quota: str('0'),
+  show_image_direct_url: bool(false),
+  show_multiple_locations: bool(false),
+  hashing_algorithm: str('sha512'),
+  enabled_import_methods: list(['glance-direct', 'web-download', 'copy-image'], { bracketed: true }),
+  debug: bool(false),
+};
+/** [DEFAULT] options read by other modules (stores, auth), not through DEFAULT_OPTS */
+export const DEFAULT_SPECIAL = ['enabled_backends', 'auth_strategy'];
+
+export const IMAGED_OPTS = {
+  state_dir: str(DEFAULT_STATE_DIR),
+  service_uid: int(DEFAULT_SERVICE_ID, { min: 0, max: 4294967294 }),
+  service_gid: int(DEFAULT_SERVICE_ID, { min: 0, max: 4294967294 }),
+  auth_strategy: str('noauth'),
+  noauth_project_id: str('admin'),
+  noauth_user_id: str('admin'),
+  noauth_roles: list(['admin', 'member', 'reader']),
+  noauth_trust_headers: bool(false),
+  log_level: str('info', { choices: LOG_LEVELS }),
+  sendfile: bool(true),
+  hash_in_workers: bool(true),
+};
+
+/** Options of every store section in multi-store mode. */
+export const STORE_COMMON_OPTS = {
+  store_description: str(''),
+  weight: int(0),
+};
+
+/** glance_store filesystem driver options (datadir is read separately: it has no default in multi-store mode). */
+export const FILE_STORE_OPTS = {
+  filesystem_store_file_perm: int(0),
+  filesystem_store_chunk_size: int(65536, { min: 1 }),
+  filesystem_thin_provisioning: bool(false),
+};
+export const FILE_STORE_SPECIAL = ['filesystem_store_datadir', 'filesystem_store_datadirs'];
+/** accepted and ignored: it only adds metadata to locations */
+export const FILE_STORE_IGNORED = ['filesystem_store_metadata_file'];
+
+/** glance [DEFAULT] options accepted and ignored (from glance-api.conf samples since 2017). */
+export const DEFAULT_IGNORED = new Set(
+  `admin_password admin_role admin_tenant_name admin_user allow_additional_image_properties
+  allow_anonymous_access allowed_rpc_exception_modules api_limit_max auth_region auth_url backlog
+  ca_file cache_prefetcher_interval cert_file client_socket_timeout conn_pool_min_size conn_pool_ttl
+  control_exchange data_api default_log_levels default_publisher_id delayed_delete digest_algorithm
+  disabled_notifications do_secure_hash enable_image_import enable_v1_api enable_v1_registry
+  enable_v2_api enable_v2_registry enforce_secure_rbac executor_thread_pool_size fatal_deprecations
+  http_keepalive http_retries image_cache_dir image_cache_driver image_cache_max_size
+  image_cache_sqlite_db image_cache_stall_time image_location_quota image_member_quota
+  image_property_quota image_tag_quota instance_format instance_uuid_format key_file
+  limit_param_default location_strategy max_header_line max_request_id_length
+  metadata_encryption_key node_staging_uri owner_is_tenant pipe_handle property_protection_file
+  property_protection_rule_format public_endpoint publish_errors pydev_worker_debug_host
+  pydev_worker_debug_port rate_limit_burst rate_limit_except_level rate_limit_interval scrub_pool_size
+  scrub_time secure_proxy_ssl_header send_identity_headers subscribe_on tcp_keepidle transport_url
+  use_dynamic_connections use_eventlog use_journal use_json use_keystone_limits use_pub_sub
+  use_router_proxy use_stderr use_syslog use_user_token verbose watch_log_file
+  worker_self_reference_url workers syslog_log_facility host`.split(/\s+/),
+);
+/** option families of oslo.log / oslo.messaging / the v1 registry found in [DEFAULT] */
+export const DEFAULT_IGNORED_PREFIXES = ['log_', 'logging_', 'max_logfile_', 'rpc_', 'zmq_', 'registry_'];
+
+/** [glance_store] options that are not driver-specific. */
+export const GLANCE_STORE_GENERAL = new Set([
+  'stores',
+  'default_store',
+  'default_backend',
+  'store_capabilities_update_min_interval',
+  'rootwrap_config',
+  'https_ca_certificates_file',
+  'https_insecure',
+  'http_proxy_information',
+  'default_swift_reference',
+]);
+/** option families of the other glance_store drivers; accepted in [glance_store] */
+export const STORE_DRIVER_PREFIXES = ['cinder_', 'rbd_', 'rados_', 'swift_', 's3_store_', 'vmware_', 'sheepdog_'];
+
+export function fileStoreOptionNames(): string[] {
+  return [...Object.keys(FILE_STORE_OPTS), ...FILE_STORE_SPECIAL, ...FILE_STORE_IGNORED];
+}

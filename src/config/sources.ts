@@ -1,0 +1,111 @@
+// Finds and reads the config files the way oslo.config does: every
+// --config-file in order, then each --config-dir's *.conf in sorted order;
+// later files win per (section, option).
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseIni } from './ini.js';
+import type { ConfigProblem } from './types.js';
+
+export interface RawValue {
+  value: string;
+  /** "file:line" */
+  where: string;
+}
+
+/** The merged view of all files read: section → option → winning value. */
+export class RawConfig {
+  readonly sections = new Map<string, Map<string, RawValue>>();
+
+  get(section: string, option: string): RawValue | undefined {
+    return this.sections.get(section)?.get(option);
+  }
+
+  has(section: string, option: string): boolean {
+    return this.get(section, option) !== undefined;
+  }
+
+  /** option → value of one section, as plain strings */
+  sectionValues(section: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of this.sections.get(section) ?? []) out[k] = v.value;
+    return out;
+  }
+
+  merge(file: string, text: string, problems: ConfigProblem[]): void {
+    const parsed = parseIni(text);
+    for (const e of parsed.errors) {
+      problems.push({ level: 'error', option: '--config-file', message: `cannot parse ${file}: ${e.message}`, source: `${file}:${e.line}` });
+    }
+    for (const [name, entries] of parsed.sections) {
+      let target = this.sections.get(name);
+      if (!target) this.sections.set(name, (target = new Map()));
+      for (const [key, e] of entries) target.set(key, { value: e.value, where: `${file}:${e.line}` });
+    }
+  }
+}
+
+/** The *.conf regular files of a directory, sorted (oslo sorts the glob). */
+function confFilesIn(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.name.endsWith('.conf') && (d.isFile() || (d.isSymbolicLink() && isFile(path.join(dir, d.name)))))
+    .map((d) => d.name)
+    .sort()
+    .map((n) => path.join(dir, n));
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function errno(err: unknown): string {
+  return (err as NodeJS.ErrnoException)?.code ?? String(err);
+}
+
+export function readSources(
+  opts: { configFiles: string[]; configDirs: string[] },
+  problems: ConfigProblem[],
+): { raw: RawConfig; sources: string[] } {
+  const raw = new RawConfig();
+  const sources: string[] = [];
+
+  const readOne = (file: string, option: string) => {
+    let text: string;
+    try {
+      if (fs.statSync(file).isDirectory()) {
+        problems.push({ level: 'error', option, message: `${file} is a directory, not a config file (use --config-dir for directories)` });
+        return;
+      }
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      const why = errno(err) === 'ENOENT' ? 'does not exist' : `cannot be read (${errno(err)})`;
+      problems.push({ level: 'error', option, message: `config file ${file} ${why}` });
+      return;
+    }
+    sources.push(file);
+    raw.merge(file, text, problems);
+  };
+
+  for (const f of opts.configFiles) readOne(path.resolve(f), '--config-file');
+  for (const d of opts.configDirs) {
+    const dir = path.resolve(d);
+    let files: string[];
+    try {
+      if (!fs.statSync(dir).isDirectory()) {
+        problems.push({ level: 'error', option: '--config-dir', message: `config dir ${dir} is not a directory` });
+        continue;
+      }
+      files = confFilesIn(dir);
+    } catch (err) {
+      const why = errno(err) === 'ENOENT' ? 'does not exist' : `cannot be read (${errno(err)})`;
+      problems.push({ level: 'error', option: '--config-dir', message: `config dir ${dir} ${why}` });
+      continue;
+    }
+    for (const f of files) readOne(f, '--config-dir');
+  }
+  return { raw, sources };
+}

@@ -1,0 +1,223 @@
+// Store selection in both of glance's shapes:
+//  - single store: no [DEFAULT] enabled_backends; [glance_store] default_store
+//    (legacy) or default_backend names the type and the driver options live in
+//    [glance_store] itself. The store's id is its type name.
+//  - multi-store: [DEFAULT] enabled_backends = id:type, ...; each id has its own
+//    [id] section; [glance_store] default_backend picks the default.
+import path from 'node:path';
+import { normalizeSection } from './ini.js';
+import { OptError, parsePairs } from './options.js';
+import type { OptionReader } from './reader.js';
+import {
+  FILE_STORE_OPTS,
+  GLANCE_DEFAULT_DATADIR,
+  GLANCE_STORE_TYPES,
+  RESERVED_ID_PREFIX,
+  STORE_COMMON_OPTS,
+  SUPPORTED_STORE_TYPES,
+  fileStoreOptionNames,
+} from './schema.js';
+import type { StoreConfig } from './types.js';
+
+export interface StoreSelection {
+  multiStore: boolean;
+  stores: StoreConfig[];
+  defaultStore: string;
+  /** store sections whose option names we know (for unknown-option warnings): section → known names */
+  storeSections: Map<string, Set<string>>;
+}
+
+/** sections with a fixed meaning that a backend id must not take over */
+const TAKEN_SECTIONS = new Set(['default', 'glance_store', 'imaged']);
+
+export function readStores(r: OptionReader): StoreSelection {
+  const backends = r.rawValue('DEFAULT', 'enabled_backends');
+  // an empty enabled_backends is an empty dict to oslo, which glance treats as single-store
+  return backends !== undefined && backends.trim() !== '' ? readMulti(r, backends) : readSingle(r);
+}
+
+/** null when the type is usable; otherwise the error text */
+function checkType(type: string, what: string): string | null {
+  if (SUPPORTED_STORE_TYPES.includes(type)) return null;
+  if (GLANCE_STORE_TYPES.includes(type)) {
+    return `store type "${type}"${what} is not supported by imaged yet (supported: ${SUPPORTED_STORE_TYPES.join(', ')})`;
+  }
+  return `unknown store type "${type}"${what}; glance store types are ${GLANCE_STORE_TYPES.join(', ')}`;
+}
+
+function readSingle(r: OptionReader): StoreSelection {
+  const section = 'glance_store';
+  const setOrUndef = (name: string) => {
+    const v = r.rawValue(section, name)?.trim();
+    return v ? v : undefined;
+  };
+  const legacy = setOrUndef('default_store');
+  const backend = setOrUndef('default_backend');
+  if (legacy && backend && legacy !== backend) {
+    r.warn(section, 'default_backend', `differs from default_store "${legacy}"; without enabled_backends default_store is used`);
+  }
+  const type = legacy ?? backend ?? 'file';
+  const typeProblem = checkType(type, '');
+  if (typeProblem) r.error(section, legacy ? 'default_store' : 'default_backend', typeProblem);
+
+  const store: StoreConfig = {
+    id: type,
+    type,
+    description: '',
+    weight: 0,
+    isDefault: true,
+    options: r.raw.sectionValues(section),
+    ...fileDefaults(),
+  };
+  if (type === 'file') Object.assign(store, readFileStore(r, section, GLANCE_DEFAULT_DATADIR));
+  // `stores` (legacy list such as "file,http") is accepted and ignored: only the default store is served
+  return { multiStore: false, stores: [store], defaultStore: store.id, storeSections: new Map() };
+}
+
+function readMulti(r: OptionReader, backends: string): StoreSelection {
+  let pairs: Array<[string, string]> = [];
+  try {
+    pairs = parsePairs(backends);
+  } catch (err) {
+    if (!(err instanceof OptError)) throw err;
+    r.error('DEFAULT', 'enabled_backends', err.message);
+  }
+
+  const stores: StoreConfig[] = [];
+  const storeSections = new Map<string, Set<string>>();
+  const seen = new Set<string>();
+  for (const [id, type] of pairs) {
+    const section = normalizeSection(id);
+    if (seen.has(section)) {
+      r.error('DEFAULT', 'enabled_backends', `backend id "${id}" is listed more than once`);
+      continue;
+    }
+    seen.add(section);
+    if (id.startsWith(RESERVED_ID_PREFIX)) {
+      r.error('DEFAULT', 'enabled_backends', `backend id "${id}" is reserved: glance keeps ids starting with ${RESERVED_ID_PREFIX} for its own stores`);
+      continue;
+    }
+    if (TAKEN_SECTIONS.has(id.toLowerCase())) {
+      r.error('DEFAULT', 'enabled_backends', `backend id "${id}" cannot be used: [${id}] already has another meaning`);
+      continue;
+    }
+    const typeProblem = checkType(type, ` of backend "${id}"`);
+    if (typeProblem) {
+      r.error('DEFAULT', 'enabled_backends', typeProblem);
+      continue;
+    }
+    const common = r.readAll(section, STORE_COMMON_OPTS);
+    const store: StoreConfig = {
+      id,
+      type,
+      description: common.store_description,
+      weight: common.weight,
+      isDefault: false,
+      options: r.raw.sectionValues(section),
+      ...fileDefaults(),
+    };
+    if (type === 'file') Object.assign(store, readFileStore(r, section, undefined));
+    storeSections.set(section, new Set([...Object.keys(STORE_COMMON_OPTS), ...fileStoreOptionNames()]));
+    stores.push(store);
+  }
+
+  const defaultStore = readDefaultBackend(r, pairs.map(([id]) => id));
+  for (const s of stores) s.isDefault = s.id === defaultStore;
+  warnSingleStoreLeftovers(r, stores[0]?.id);
+  checkSharedDatadirs(r, stores);
+  return { multiStore: true, stores, defaultStore, storeSections };
+}
+
+function readDefaultBackend(r: OptionReader, ids: string[]): string {
+  const value = r.rawValue('glance_store', 'default_backend')?.trim();
+  if (!value) {
+    r.error('glance_store', 'default_backend', `is required when [DEFAULT] enabled_backends is set; set it to one of: ${ids.join(', ')}`);
+    return '';
+  }
+  if (!ids.includes(value)) {
+    r.error('glance_store', 'default_backend', `"${value}" is not one of the enabled backends (${ids.join(', ')})`);
+  }
+  return value;
+}
+
+/** Single-store options in [glance_store] do nothing in multi-store mode; say so rather than ignore them silently. */
+function warnSingleStoreLeftovers(r: OptionReader, example: string | undefined): void {
+  const where = example ? `[${example}]` : "each backend's own section";
+  if (r.isSet('glance_store', 'default_store')) {
+    r.warn('glance_store', 'default_store', 'ignored when [DEFAULT] enabled_backends is set; default_backend picks the default store');
+  }
+  if (r.isSet('glance_store', 'stores')) {
+    r.warn('glance_store', 'stores', 'ignored when [DEFAULT] enabled_backends is set');
+  }
+  for (const name of fileStoreOptionNames()) {
+    if (r.isSet('glance_store', name)) {
+      r.warn('glance_store', name, `ignored when [DEFAULT] enabled_backends is set; set it in ${where}`);
+    }
+  }
+}
+
+/** Two stores in one directory would see (and delete) each other's files. */
+function checkSharedDatadirs(r: OptionReader, stores: StoreConfig[]): void {
+  const owner = new Map<string, string>();
+  for (const s of stores) {
+    if (!s.datadir) continue;
+    const other = owner.get(s.datadir);
+    if (other) r.error(normalizeSection(s.id), 'filesystem_store_datadir', `${s.datadir} is also the datadir of backend "${other}"; each store needs its own directory`);
+    else owner.set(s.datadir, s.id);
+  }
+}
+
+function fileDefaults(): Pick<StoreConfig, 'filePerm' | 'chunkSize' | 'thinProvisioning'> {
+  return {
+    filePerm: 0,
+    chunkSize: FILE_STORE_OPTS.filesystem_store_chunk_size.default,
+    thinProvisioning: FILE_STORE_OPTS.filesystem_thin_provisioning.default,
+  };
+}
+
+/** @param defaultDatadir undefined → the datadir is required (multi-store) */
+function readFileStore(
+  r: OptionReader,
+  section: string,
+  defaultDatadir: string | undefined,
+): Pick<StoreConfig, 'datadir' | 'filePerm' | 'chunkSize' | 'thinProvisioning'> {
+  if (r.isSet(section, 'filesystem_store_datadirs')) {
+    r.error(section, 'filesystem_store_datadirs', 'several datadirs with priorities are not supported by imaged; use one filesystem_store_datadir (or one backend per directory with enabled_backends)');
+  }
+  let datadir: string | undefined;
+  const raw = r.rawValue(section, 'filesystem_store_datadir');
+  if (raw === undefined) {
+    if (defaultDatadir === undefined) r.error(section, 'filesystem_store_datadir', `is required for a file store: add filesystem_store_datadir = /path to [${section}]`);
+    datadir = defaultDatadir;
+  } else if (raw.trim() === '') {
+    r.error(section, 'filesystem_store_datadir', 'is empty: set it to the directory that holds the image files');
+  } else {
+    datadir = path.resolve(raw.trim());
+  }
+  const opts = r.readAll(section, FILE_STORE_OPTS);
+  return {
+    datadir,
+    filePerm: decodeFilePerm(r, section, opts.filesystem_store_file_perm),
+    chunkSize: opts.filesystem_store_chunk_size,
+    thinProvisioning: opts.filesystem_thin_provisioning,
+  };
+}
+
+/**
+ * glance_store reads filesystem_store_file_perm as an int and then decodes its
+ * decimal digits as octal (int(str(perm), 8)): 640 means 0o640. <= 0 means
+ * "leave the umask default". Like glance, refuse modes without owner read.
+ */
+function decodeFilePerm(r: OptionReader, section: string, value: number): number {
+  if (value <= 0) return 0;
+  const digits = String(value);
+  const bad = (msg: string) => {
+    r.error(section, 'filesystem_store_file_perm', msg);
+    return 0;
+  };
+  if (/[89]/.test(digits)) return bad(`invalid value "${digits}": the digits are an octal mode such as 640 (rw-r-----), so 8 and 9 cannot occur`);
+  const mode = parseInt(digits, 8);
+  if (mode > 0o777) return bad(`invalid value "${digits}": must be a permission mode of at most 777 (no setuid/sticky bits)`);
+  if (!(mode & 0o400)) return bad(`mode ${digits} would leave image files unreadable by imaged itself: include owner read (e.g. 600 or 640)`);
+  return mode;
+}

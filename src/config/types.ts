@@ -1,0 +1,92 @@
+// Shapes of the effective configuration. Everything here is already validated
+// and defaulted; nothing downstream should need to look at raw INI text except
+// StoreConfig.options, which later store drivers read their own settings from.
+
+export interface StoreConfig {
+  /** Backend id ('fast'); in single-store mode the type name ('file'). */
+  id: string;
+  /** Driver type: 'file' today; see SUPPORTED_STORE_TYPES. */
+  type: string;
+  /** store_description */
+  description: string;
+  /** weight (glance uses it to order stores in locations) */
+  weight: number;
+  isDefault: boolean;
+  /** Raw options of the store's section ([id], or [glance_store] in single-store mode). */
+  options: Record<string, string>;
+  // file store:
+  /** filesystem_store_datadir, absolute */
+  datadir?: string;
+  /** filesystem_store_file_perm decoded as a mode (640 in the file → 0o640); 0 = leave the umask default */
+  filePerm: number;
+  /** filesystem_store_chunk_size, bytes */
+  chunkSize: number;
+  /** filesystem_thin_provisioning */
+  thinProvisioning: boolean;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface ImagedOptions {
+  /** [imaged] state_dir: LMDB catalog, staging, temp (absolute) */
+  stateDir: string;
+  /** [imaged] service_uid: datadirs must be owned by it */
+  serviceUid: number;
+  /** [imaged] service_gid */
+  serviceGid: number;
+  /** [imaged] auth_strategy (only noauth for now) */
+  auth: 'noauth';
+  /** [imaged] noauth_project_id */
+  noauthProject: string;
+  /** [imaged] noauth_user_id */
+  noauthUser: string;
+  /** [imaged] noauth_roles */
+  noauthRoles: string[];
+  /** [imaged] noauth_trust_headers: take X-Project-Id / X-User-Id / X-Roles from requests */
+  trustContextHeaders: boolean;
+  /** [imaged] log_level (pino level names); [DEFAULT] debug=True means 'debug' */
+  logLevel: LogLevel;
+  /** [imaged] sendfile */
+  sendfile: boolean;
+  /** [imaged] hash_in_workers */
+  hashWorkers: boolean;
+}
+
+export interface Config {
+  bindHost: string;
+  bindPort: number;
+  /** bytes */
+  imageSizeCap: number;
+  /** kept raw; semantics not implemented */
+  userStorageQuota: string;
+  showImageDirectUrl: boolean;
+  showMultipleLocations: boolean;
+  /** one of node's crypto.getHashes() */
+  hashingAlgorithm: string;
+  enabledImportMethods: string[];
+  /** true when [DEFAULT] enabled_backends is set */
+  multiStore: boolean;
+  stores: StoreConfig[];
+  /** id of the default store */
+  defaultStore: string;
+  imaged: ImagedOptions;
+  /** files actually read, in order (absolute paths) */
+  sources: string[];
+  embeddedDefault: boolean;
+}
+
+export interface ConfigProblem {
+  level: 'error' | 'warning';
+  /** "section.option", e.g. "DEFAULT.bind_port"; "--config-file"/"--config-dir" for file-level problems */
+  option: string;
+  /** prose without the option prefix; formatProblem() puts them together */
+  message: string;
+  /** "file:line" the offending value came from, when known */
+  source?: string;
+}
+
+export interface LoadResult {
+  /** undefined iff any problem has level 'error' */
+  config?: Config;
+  problems: ConfigProblem[];
+}

@@ -1,0 +1,89 @@
+import http from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { Catalog } from '../catalog/catalog.js';
+import { storesFromConfig } from '../stores/registry.js';
+import { ImageService } from '../images/service.js';
+import { createApp } from '../api/app.js';
+
+export interface Daemon {
+  server: http.Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Opens the catalog and stores, repairs what a crash left, then serves the API. */
+export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
+  const catalog = new Catalog(config.imaged.stateDir);
+  const stores = storesFromConfig(config);
+  const svc = new ImageService(catalog, stores, {
+    imageSizeCap: config.imageSizeCap,
+    hashingAlgorithm: config.hashingAlgorithm,
+    hashInWorkers: config.imaged.hashWorkers,
+    multiStore: config.multiStore,
+    tagQuota: 128,
+    propertyQuota: 128,
+  }, log);
+  const requeued = await svc.recover();
+  if (requeued) log.warn({ images: requeued }, 'uploads interrupted by the last stop were put back to queued');
+
+  let ready = false;
+  const app = createApp(svc, stores, {
+    noauth: {
+      project: config.imaged.noauthProject,
+      user: config.imaged.noauthUser,
+      roles: config.imaged.noauthRoles,
+      trustHeaders: config.imaged.trustContextHeaders,
+    },
+    multiStore: config.multiStore,
+    showDirectUrl: config.showImageDirectUrl,
+    showMultipleLocations: config.showMultipleLocations,
+    importMethods: [], // interoperable import is not served yet
+    sendfile: config.imaged.sendfile,
+    isReady: () => ready,
+    log,
+  });
+
+  const server = http.createServer(
+    {
+      requestTimeout: 0, // uploads of many GiB outlast any fixed request deadline
+      headersTimeout: 60_000,
+      keepAliveTimeout: 65_000,
+    },
+    getRequestListener(app.fetch, { overrideGlobalObjects: false }),
+  );
+  server.on('clientError', (err, socket) => {
+    // Malformed requests and oversize headers get a 4xx from Node's parser rules, never a crash.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (socket.writable) {
+      const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    } else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.bindPort, config.bindHost, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.bindPort;
+  const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;
+  const url = `http://${host}:${port}`;
+  ready = true;
+  log.info({ url, stores: stores.all().map((s) => s.info.id), stateDir: config.imaged.stateDir }, 'imaged ready');
+
+  return {
+    server,
+    url,
+    async stop() {
+      ready = false;
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5_000).unref();
+      });
+      await catalog.close();
+    },
+  };
+}

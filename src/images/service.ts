@@ -1,0 +1,383 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { Catalog } from '../catalog/catalog.js';
+import { CatalogNotFound } from '../catalog/catalog.js';
+import type { RequestContext } from '../auth/context.js';
+import { canModify, canSee, inDefaultList } from '../auth/policy.js';
+import type { StoreRegistry } from '../stores/registry.js';
+import { DataNotFoundError, StorageFullError, type Store, type StoreReader } from '../stores/types.js';
+import { ClientAbortError, ingest } from '../data/ingest.js';
+import { HttpError, badRequest, conflict, forbidden, notFound, tooLarge, unavailable } from '../util/errors.js';
+import { isoNow } from '../util/time.js';
+import { isUuid } from '../util/uuid.js';
+import { applyOp, type PatchOp } from './patch.js';
+import { parseListQuery, sortImages } from './query.js';
+import { BASE_FIELDS, type ImageRecord, type Visibility } from './record.js';
+import { TAG_MAX, checkSettable, validateAttribute } from './validate.js';
+
+export interface ServiceOptions {
+  imageSizeCap: number;
+  hashingAlgorithm: string;
+  hashInWorkers: boolean;
+  multiStore: boolean;
+  tagQuota: number;
+  propertyQuota: number;
+}
+
+/** Attributes a caller sets directly on the record (everything else is an extra property). */
+const WRITABLE_BASE = ['name', 'visibility', 'protected', 'os_hidden', 'owner', 'min_ram', 'min_disk', 'disk_format', 'container_format', 'tags'] as const;
+const isBase = (k: string) => BASE_FIELDS.has(k);
+/** Below this announced size, hashing inline is cheaper than starting two worker threads. */
+const INLINE_HASH_MAX = 8 << 20;
+
+/** The image lifecycle and its rules, independent of HTTP. */
+export class ImageService {
+  /** Uploads in progress, so deleting the image can stop them. */
+  private uploads = new Map<string, AbortController>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly stores: StoreRegistry,
+    private readonly o: ServiceOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** The image if the caller may see it; 404 otherwise (never 403, so ids don't leak). */
+  get(ctx: RequestContext, id: string): ImageRecord {
+    const img = isUuid(id) ? this.catalog.get(id) : undefined;
+    if (!img || !canSee(ctx, img)) throw notFound(`No image found with ID ${id}`);
+    return img;
+  }
+
+  private getModifiable(ctx: RequestContext, id: string, action: string): ImageRecord {
+    const img = this.get(ctx, id);
+    if (!canModify(ctx, img)) throw forbidden(`You are not permitted to ${action} image ${id}.`);
+    return img;
+  }
+
+  async create(ctx: RequestContext, body: unknown): Promise<ImageRecord> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a JSON object describing the image.');
+    const attrs = body as Record<string, unknown>;
+    for (const [k, v] of Object.entries(attrs)) {
+      checkSettable(k, { creating: true });
+      if (k === 'locations') throw forbidden("Attribute 'locations' is reserved.");
+      validateAttribute(k, v);
+    }
+    const id = (attrs.id as string | undefined) ?? randomUUID();
+    const now = isoNow();
+    const img: ImageRecord = {
+      id: id.toLowerCase(), name: null, status: 'queued', visibility: 'shared', protected: false, os_hidden: false,
+      owner: ctx.projectId, checksum: null, os_hash_algo: null, os_hash_value: null, xxh3: null, size: null,
+      virtual_size: null, min_ram: 0, min_disk: 0, disk_format: null, container_format: null,
+      created_at: now, updated_at: now, tags: [], properties: {}, locations: [],
+    };
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === 'id') continue;
+      if ((WRITABLE_BASE as readonly string[]).includes(k)) (img as any)[k] = v;
+      else img.properties[k] = v;
+    }
+    img.tags = [...new Set(img.tags)];
+    this.checkPolicyOnValues(ctx, img, null);
+    this.checkQuotas(img);
+    if (!(await this.catalog.insert(img))) throw conflict(`Image with identifier ${img.id} already exists!`);
+    return img;
+  }
+
+  /** Rules that depend on who is asking: publicizing and owner changes are admin's. */
+  private checkPolicyOnValues(ctx: RequestContext, img: ImageRecord, before: ImageRecord | null) {
+    if (img.visibility === 'public' && before?.visibility !== 'public' && !ctx.isAdmin) {
+      throw forbidden('You are not authorized to complete publicize_image action.');
+    }
+    if (img.owner !== (before ? before.owner : ctx.projectId) && !ctx.isAdmin) {
+      throw forbidden(`You are not permitted to create or modify images owned by '${img.owner}'.`);
+    }
+  }
+
+  private checkQuotas(img: ImageRecord) {
+    if (img.tags.length > this.o.tagQuota) {
+      throw tooLarge(`Maximum number of tags exceeded: attempted ${img.tags.length}, maximum ${this.o.tagQuota}`);
+    }
+    const n = Object.keys(img.properties).length;
+    if (n > this.o.propertyQuota) throw tooLarge(`Maximum number of properties exceeded: attempted ${n}, maximum ${this.o.propertyQuota}`);
+  }
+
+  list(ctx: RequestContext, q: URLSearchParams): { images: ImageRecord[]; next: string | null } {
+    const query = parseListQuery(q);
+    let imgs = this.catalog.all().filter((img) => {
+      if (query.visibility === null) {
+        if (!inDefaultList(ctx, img)) return false;
+      } else if (query.visibility !== 'all') {
+        if (img.visibility !== query.visibility || !canSee(ctx, img)) return false;
+      } else if (!canSee(ctx, img) || (img.visibility === 'community' && img.owner !== ctx.projectId && !ctx.isAdmin)) {
+        return false;
+      }
+      if (query.osHidden === null ? img.os_hidden : img.os_hidden !== query.osHidden) return false;
+      return query.filters.every((f) => f(img));
+    });
+    imgs = sortImages(imgs, query.sort);
+    if (query.marker !== null) {
+      const at = imgs.findIndex((i) => i.id === query.marker);
+      if (at < 0) throw badRequest(`marker ${query.marker} could not be found.`);
+      imgs = imgs.slice(at + 1);
+    }
+    const page = imgs.slice(0, query.limit);
+    const next = page.length > 0 && page.length === query.limit && imgs.length > query.limit ? page[page.length - 1].id : null;
+    return { images: page, next };
+  }
+
+  async patch(ctx: RequestContext, id: string, ops: PatchOp[]): Promise<ImageRecord> {
+    const before = this.getModifiable(ctx, id, 'modify');
+    if (ops.length === 0) return before;
+    for (const op of ops) {
+      const k = op.path[0];
+      if (k === 'locations') throw forbidden("It's not allowed to update locations of images in imaged; upload data instead.");
+      checkSettable(k, { creating: false });
+      if (op.op !== 'remove') validateAttribute(k, op.value);
+      if ((k === 'disk_format' || k === 'container_format') && before.status !== 'queued') {
+        throw forbidden(`Attribute ${k} can be only replaced for a queued image.`);
+      }
+    }
+    return this.catalog.update(id, (img) => {
+      const flat: Record<string, unknown> = { ...img.properties };
+      for (const k of WRITABLE_BASE) flat[k] = img[k];
+      for (const op of ops) applyOp(flat, isBase, op);
+      for (const k of WRITABLE_BASE) {
+        (img as any)[k] = flat[k];
+        delete flat[k];
+      }
+      img.properties = flat;
+      img.tags = [...new Set(img.tags)];
+      for (const t of img.tags) if (t.length > TAG_MAX) throw badRequest(`Tag is too long: at most ${TAG_MAX} characters`);
+      this.checkPolicyOnValues(ctx, img, before);
+      this.checkQuotas(img);
+      img.updated_at = isoNow();
+      return img;
+    });
+  }
+
+  async remove(ctx: RequestContext, id: string): Promise<void> {
+    const img = this.getModifiable(ctx, id, 'delete');
+    if (img.protected) throw forbidden(`Image ${id} is protected and cannot be deleted.`);
+    await this.catalog.remove(id);
+    this.uploads.get(id)?.abort();
+    for (const loc of img.locations) {
+      const store = this.stores.get(loc.store);
+      try {
+        await store?.delete(loc);
+      } catch (e) {
+        this.log.warn({ err: e, image: id, url: loc.url }, 'could not delete image data; it is left behind');
+      }
+    }
+  }
+
+  async setTag(ctx: RequestContext, id: string, tag: string, add: boolean): Promise<void> {
+    this.getModifiable(ctx, id, 'modify');
+    if (tag.length > TAG_MAX) throw badRequest(`Tag is too long: at most ${TAG_MAX} characters`);
+    await this.catalog.update(id, (img) => {
+      if (add) {
+        if (img.tags.includes(tag)) return img;
+        img.tags.push(tag);
+        this.checkQuotas(img);
+      } else {
+        if (!img.tags.includes(tag)) throw notFound(`Tag ${tag} not found on image ${id}`);
+        img.tags = img.tags.filter((t) => t !== tag);
+      }
+      img.updated_at = isoNow();
+      return img;
+    });
+  }
+
+  async setActive(ctx: RequestContext, id: string, active: boolean): Promise<void> {
+    const img = this.get(ctx, id);
+    const action = active ? 'reactivate' : 'deactivate';
+    if (!ctx.isAdmin) throw forbidden(`You are not authorized to complete ${action} action.`);
+    if (img.status !== 'active' && img.status !== 'deactivated') {
+      throw forbidden(`Not allowed to ${action} image in status '${img.status}'`);
+    }
+    await this.catalog.update(id, (cur) => {
+      const want = active ? 'active' : 'deactivated';
+      if (cur.status === want) return cur;
+      if (cur.status !== 'active' && cur.status !== 'deactivated') throw forbidden(`Not allowed to ${action} image in status '${cur.status}'`);
+      cur.status = want;
+      cur.updated_at = isoNow();
+      return cur;
+    });
+  }
+
+  /** Picks the store for an upload from X-Image-Meta-Store (or the default). */
+  pickStore(requested: string | undefined): Store {
+    const id = requested ?? this.stores.defaultId;
+    const store = this.stores.get(id);
+    if (!store) throw badRequest(`Store for identifier ${id} not found`);
+    const why = store.unavailableReason();
+    if (why) throw unavailable(`Store ${id} is not available: ${why}`);
+    return store;
+  }
+
+  /**
+   * PUT /file: queued → saving → active only once every byte is durable and hashed. Any failure leaves no
+   * data behind and the image queued again, as Glance does.
+   */
+  async upload(ctx: RequestContext, id: string, req: IncomingMessage, storeHeader: string | undefined): Promise<void> {
+    const img = this.getModifiable(ctx, id, 'upload data to');
+    if (img.status === 'deactivated') throw forbidden(`Image ${id} is deactivated; its data cannot be changed.`);
+    if (img.status !== 'queued') throw conflict(`Image status transition from ${img.status} to saving is not allowed`);
+    if (!img.disk_format || !img.container_format) {
+      throw badRequest('Properties disk_format, container_format must be set prior to saving data.');
+    }
+    const store = this.pickStore(storeHeader);
+    const expected = parseSizeHeader(req.headers['x-openstack-image-size'], 'x-openstack-image-size');
+    const contentLength = parseSizeHeader(req.headers['content-length'], 'Content-Length');
+    if (expected !== null && contentLength !== null && expected !== contentLength) {
+      throw badRequest(`Provided image size must match the stored image size: Content-Length ${contentLength} but x-openstack-image-size ${expected}`);
+    }
+    const announced = expected ?? contentLength;
+    if (announced !== null && announced > this.o.imageSizeCap) {
+      throw tooLarge(`Image exceeds the size cap: ${announced} bytes announced, image_size_cap is ${this.o.imageSizeCap}`);
+    }
+    const free = await store.freeBytes();
+    if (announced !== null && free !== null && announced > free) {
+      throw tooLarge(`Image storage media is full: store ${store.info.id} has ${free} bytes free, ${announced} needed`);
+    }
+
+    await this.catalog.update(id, (cur) => {
+      if (cur.status !== 'queued') throw conflict(`Image status transition from ${cur.status} to saving is not allowed`);
+      cur.status = 'saving';
+      cur.updated_at = isoNow();
+      return cur;
+    });
+    const abort = new AbortController();
+    this.uploads.set(id, abort);
+    const writer = await store.createWriter(id, announced).catch(async (e) => {
+      await this.backToQueued(id);
+      this.uploads.delete(id);
+      throw e;
+    });
+    try {
+      const r = await ingest(req, writer, {
+        maxBytes: Math.min(this.o.imageSizeCap, free ?? Infinity),
+        expectedSize: announced,
+        hashAlgo: this.o.hashingAlgorithm,
+        hashInWorkers: this.o.hashInWorkers && (announced === null || announced > INLINE_HASH_MAX),
+        signal: abort.signal,
+      });
+      if (abort.signal.aborted) throw new HttpError(410, `Image ${id} was deleted during upload`);
+      const location = await writer.commit();
+      try {
+        await this.catalog.update(id, (cur) => {
+          if (cur.status !== 'saving') throw new HttpError(409, `Image ${id} changed state to ${cur.status} during upload`);
+          cur.status = 'active';
+          cur.size = r.size;
+          cur.checksum = r.md5;
+          cur.os_hash_algo = this.o.hashingAlgorithm;
+          cur.os_hash_value = r.osHash;
+          cur.xxh3 = r.xxh3;
+          cur.locations = [location];
+          cur.updated_at = isoNow();
+          return cur;
+        });
+      } catch (e) {
+        // The record is gone or changed: the committed bytes belong to nobody.
+        await store.delete(location).catch(() => {});
+        if (e instanceof CatalogNotFound) throw new HttpError(410, `Image ${id} was deleted during upload`);
+        throw e;
+      }
+    } catch (e) {
+      await writer.abort().catch(() => {});
+      await this.backToQueued(id);
+      if (e instanceof StorageFullError) throw tooLarge(e.message);
+      if (e instanceof ClientAbortError) throw badRequest(e.message);
+      throw e;
+    } finally {
+      this.uploads.delete(id);
+    }
+  }
+
+  private async backToQueued(id: string) {
+    await this.catalog
+      .update(id, (cur) => {
+        if (cur.status === 'saving') {
+          cur.status = 'queued';
+          cur.updated_at = isoNow();
+        }
+        return cur;
+      })
+      .catch(() => {}); // deleted meanwhile: nothing to restore
+  }
+
+  /**
+   * Opens the image's bytes for GET /file. Returns null when the image has no data (204).
+   * The caller must close the reader.
+   */
+  async openData(ctx: RequestContext, id: string): Promise<{ img: ImageRecord; reader: StoreReader } | null> {
+    const img = this.get(ctx, id);
+    if (img.status === 'deactivated' && !ctx.isAdmin) {
+      throw forbidden('The requested image has been deactivated. Image data download is forbidden.');
+    }
+    if (img.status !== 'active' && img.status !== 'deactivated') return null;
+    let lastErr: unknown = null;
+    for (const loc of img.locations) {
+      const store = this.stores.get(loc.store);
+      if (!store) continue;
+      try {
+        const reader = await store.open(loc);
+        if (img.size !== null && reader.size !== img.size) {
+          await reader.close();
+          this.log.error({ image: id, url: loc.url, want: img.size, have: reader.size }, 'stored image has the wrong size; not serving it');
+          continue;
+        }
+        return { img, reader };
+      } catch (e) {
+        lastErr = e;
+        if (!(e instanceof DataNotFoundError)) this.log.warn({ err: e, image: id, url: loc.url }, 'cannot open image data');
+      }
+    }
+    if (lastErr && !(lastErr instanceof DataNotFoundError)) throw unavailable(`Image data of ${id} cannot be read now`);
+    throw new HttpError(410, `Image data of ${id} is missing from every store that should hold it`);
+  }
+
+  /** DELETE /v2/stores/{store}/{id}: drop one copy, never the last. */
+  async deleteFromStore(ctx: RequestContext, storeId: string, id: string): Promise<void> {
+    if (!this.o.multiStore) throw notFound('Multi backend is not supported at this site.');
+    const store = this.stores.get(storeId);
+    if (!store) throw notFound(`Unknown store ${storeId}`);
+    const img = this.getModifiable(ctx, id, 'delete data of');
+    if (img.status !== 'active') throw conflict(`It's not allowed to remove image data from store if image status is not 'active'`);
+    const loc = img.locations.find((l) => l.store === storeId);
+    if (!loc) throw notFound(`Image ${id} is not present in store ${storeId}`);
+    if (img.locations.length === 1) throw forbidden('Cannot delete image data from the only store containing image data. Consider deleting the image instead.');
+    await this.catalog.update(id, (cur) => {
+      cur.locations = cur.locations.filter((l) => l.store !== storeId);
+      cur.updated_at = isoNow();
+      return cur;
+    });
+    await store.delete(loc);
+  }
+
+  /** At start: an upload that was in flight when the daemon died never finished, so the image is queued again. */
+  async recover(): Promise<number> {
+    let n = 0;
+    for (const img of this.catalog.all()) {
+      if (img.status === 'saving') {
+        await this.backToQueued(img.id);
+        n++;
+      }
+    }
+    for (const s of this.stores.all()) {
+      if (!s.unavailableReason()) await s.cleanupIncomplete();
+    }
+    return n;
+  }
+}
+
+function parseSizeHeader(v: string | string[] | undefined, name: string): number | null {
+  if (v === undefined) return null;
+  const s = Array.isArray(v) ? v[0] : v;
+  if (!/^\s*\d+\s*$/.test(s)) throw badRequest(`${name} must be a non-negative integer, got ${JSON.stringify(s)}`);
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) throw badRequest(`${name} is too large: ${s}`);
+  return n;
+}
+
+export type { Visibility };

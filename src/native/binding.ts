@@ -1,0 +1,69 @@
+// Loader for the imaged_native addon (build/Release/imaged_native.node).
+// The relative depth is the same from src/native/ (tsx) and dist/native/ (tsc).
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const ADDON_PATH = '../../build/Release/imaged_native.node';
+
+/** sendfile(2) data path (native/sendfile.cc). */
+export interface SendfileBinding {
+  /**
+   * Starts sending [offset, offset+length) of fileFd to sockFd. `cb` is called
+   * exactly once, possibly synchronously. Returns the transfer id, or 0 when
+   * cb has already been called. Throws only on bad arguments / dup failure.
+   */
+  sendfileStart(
+    sockFd: number,
+    fileFd: number,
+    offset: number,
+    length: number,
+    progressTimeoutMs: number,
+    readaheadBytes: number,
+    cb: (err: NativeSendError | null, bytesSent: number) => void,
+  ): number;
+  /** Shuts the socket down and settles transfer `id` with ABORT_ERR. false if not in flight. */
+  sendfileAbort(id: number): boolean;
+  /** Transfers in flight in this thread. */
+  sendfileActive(): number;
+}
+
+export interface NativeSendError extends Error {
+  code: string;
+  errno?: number;
+  syscall?: string;
+  bytesSent: number;
+}
+
+/** Everything the addon exports. Other native modules: extend with `&`. */
+export type NativeBinding = SendfileBinding;
+
+let cached: NativeBinding | undefined;
+let loadError: unknown;
+
+/** Loads the addon once; throws the (cached) load error if it cannot be loaded. */
+export function loadNative(): NativeBinding {
+  if (cached) return cached;
+  if (loadError !== undefined) throw loadError;
+  try {
+    cached = require(ADDON_PATH) as NativeBinding;
+    return cached;
+  } catch (err) {
+    loadError = err;
+    throw err;
+  }
+}
+
+/** The addon, or undefined if it cannot be loaded (callers fall back to pure JS). */
+export function tryLoadNative(): NativeBinding | undefined {
+  try {
+    return loadNative();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why the addon failed to load, if it did. */
+export function nativeLoadError(): unknown {
+  tryLoadNative();
+  return loadError;
+}

@@ -1,0 +1,34 @@
+import type { Config } from '../config/index.js';
+import { FileStore } from './file.js';
+import type { Store } from './types.js';
+
+/** The stores the config enables, by backend id. */
+export class StoreRegistry {
+  private stores = new Map<string, Store>();
+  constructor(public readonly defaultId: string) {}
+
+  add(s: Store) {
+    this.stores.set(s.info.id, s);
+  }
+  get(id: string): Store | undefined {
+    return this.stores.get(id);
+  }
+  all(): Store[] {
+    return [...this.stores.values()];
+  }
+}
+
+export function storesFromConfig(config: Config): StoreRegistry {
+  const reg = new StoreRegistry(config.defaultStore);
+  for (const s of config.stores) {
+    if (s.type === 'file') {
+      reg.add(new FileStore({
+        id: s.id, description: s.description, weight: s.weight, isDefault: s.isDefault,
+        datadir: s.datadir!, filePerm: s.filePerm, chunkSize: s.chunkSize, thinProvisioning: s.thinProvisioning,
+      }));
+    } else {
+      throw new Error(`store type ${s.type} (store ${s.id}) is not supported yet`);
+    }
+  }
+  return reg;
+}

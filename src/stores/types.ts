@@ -1,0 +1,46 @@
+import type { ImageLocation } from '../images/record.js';
+
+/** Bytes of one image being written to a store. Nothing is visible at the final location before commit(). */
+export interface StoreWriter {
+  /** Writes the next chunk; resolves when the store has accepted it (not necessarily durable yet). */
+  write(chunk: Buffer): Promise<void>;
+  /** Makes every byte durable and publishes the data; returns the location to record. */
+  commit(): Promise<ImageLocation>;
+  /** Drops everything written so far; safe to call more than once and after a failed write. */
+  abort(): Promise<void>;
+}
+
+/** An open handle on stored bytes. A file-backed reader exposes `fd` so downloads can use sendfile(2). */
+export interface StoreReader {
+  size: number;
+  fd?: number;
+  stream(start: number, end: number): NodeJS.ReadableStream; // inclusive end
+  close(): Promise<void>;
+}
+
+export interface StoreInfo {
+  id: string;
+  type: string;
+  description: string;
+  weight: number;
+  isDefault: boolean;
+  properties: Record<string, unknown>;
+}
+
+export interface Store {
+  readonly info: StoreInfo;
+  /** Why the store cannot be used now, or null when it can. */
+  unavailableReason(): string | null;
+  /** Bytes free for new images, or null when the store cannot tell. */
+  freeBytes(): Promise<number | null>;
+  createWriter(imageId: string, expectedSize: number | null): Promise<StoreWriter>;
+  open(location: ImageLocation): Promise<StoreReader>;
+  delete(location: ImageLocation): Promise<void>;
+  /** Removes leftovers of writes interrupted by a crash. */
+  cleanupIncomplete(): Promise<number>;
+}
+
+/** The store has no room: the API answers 413 as Glance does. */
+export class StorageFullError extends Error {}
+/** The image's data is not where the location says. */
+export class DataNotFoundError extends Error {}
