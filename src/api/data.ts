@@ -35,11 +35,9 @@ export function dataApi(svc: ImageService, o: DataApiOptions) {
     return c.body(null, 204, { 'Content-Type': 'text/html; charset=UTF-8' });
   });
 
-  app.on('HEAD', '/:id/file', () => {
-    throw new HttpError(405, 'The method HEAD is not allowed for this resource.', { Allow: 'GET, PUT' });
-  });
-
   app.get('/:id/file', async (c) => {
+    // Hono routes HEAD to GET handlers; Glance answers 405 for HEAD on /file.
+    if (c.req.method === 'HEAD') throw new HttpError(405, 'The method HEAD is not allowed for this resource.', { Allow: 'GET, PUT' });
     const opened = await svc.openData(c.get('ctx'), c.req.param('id'));
     if (!opened) return c.body(null, 204);
     const { img, reader } = opened;

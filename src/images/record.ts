@@ -1,3 +1,4 @@
+import { apiTime } from '../util/time.js';
 // The image record as kept in the catalog, and its Glance API view.
 
 export type ImageStatus =
@@ -67,8 +68,8 @@ export function imageView(img: ImageRecord, opts: ViewOptions): Record<string, u
     os_hash_algo: img.os_hash_algo,
     os_hash_value: img.os_hash_value,
     id: img.id,
-    created_at: img.created_at,
-    updated_at: img.updated_at,
+    created_at: apiTime(img.created_at),
+    updated_at: apiTime(img.updated_at),
     tags: img.tags,
     self: `/v2/images/${img.id}`,
     file: `/v2/images/${img.id}/file`,

@@ -69,12 +69,15 @@ export class FileStore implements Store {
     const storeId = this.o.id;
     return {
       async write(chunk: Buffer) {
+        // Calls may overlap (the ingest keeps several slots in flight): claim the offset now, pwrite there.
+        let at = pos;
+        pos += chunk.length;
         let off = 0;
         while (off < chunk.length) {
           try {
-            const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, pos);
+            const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, at);
             off += bytesWritten;
-            pos += bytesWritten;
+            at += bytesWritten;
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code === 'ENOSPC' || (e as NodeJS.ErrnoException).code === 'EDQUOT') {
               throw new StorageFullError(`Image storage media is full: ${datadir}`);

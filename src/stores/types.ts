@@ -2,7 +2,8 @@ import type { ImageLocation } from '../images/record.js';
 
 /** Bytes of one image being written to a store. Nothing is visible at the final location before commit(). */
 export interface StoreWriter {
-  /** Writes the next chunk; resolves when the store has accepted it (not necessarily durable yet). */
+  /** Writes the next chunk; resolves when the store has accepted it (not necessarily durable yet).
+   *  Calls may overlap: chunks land in call order whatever order they complete in. */
   write(chunk: Buffer): Promise<void>;
   /** Makes every byte durable and publishes the data; returns the location to record. */
   commit(): Promise<ImageLocation>;

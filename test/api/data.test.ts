@@ -1,0 +1,221 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import http from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { startTestDaemon, ADMIN, as, type TestDaemon } from '../helpers/daemon.js';
+import { request, createImage, upload } from '../helpers/http.js';
+
+const t = suite<{ d: TestDaemon; data: Buffer }>('image data: upload and download');
+t.before(async (ctx) => {
+  ctx.d = await startTestDaemon({ imageSizeCap: 64 << 20 });
+  ctx.data = randomBytes(3 * 1024 * 1024 + 123);
+});
+t.after(async (ctx) => {
+  await ctx.d.stop();
+});
+
+const datadir = (d: TestDaemon) => d.config.stores[0].datadir!;
+const leftovers = (d: TestDaemon) => readdirSync(datadir(d)).filter((n) => n.startsWith('.'));
+const show = async (d: TestDaemon, id: string) => (await request(`${d.url}/v2/images/${id}`)).json;
+
+t('upload → active with md5, sha512, size; download is byte-identical with Content-MD5', async ({ d, data }) => {
+  const img = await createImage(d.url);
+  const r = await upload(d.url, img.id, data);
+  assert.is(r.status, 204, r.body.toString());
+  const s = await show(d, img.id);
+  assert.is(s.status, 'active');
+  assert.is(s.size, data.length);
+  assert.is(s.checksum, createHash('md5').update(data).digest('hex'));
+  assert.is(s.os_hash_algo, 'sha512');
+  assert.is(s.os_hash_value, createHash('sha512').update(data).digest('hex'));
+  const g = await request(`${d.url}/v2/images/${img.id}/file`);
+  assert.is(g.status, 200);
+  assert.is(g.headers['content-type'], 'application/octet-stream');
+  assert.is(g.headers['content-md5'], s.checksum);
+  assert.is(Number(g.headers['content-length']), data.length);
+  assert.ok(g.body.equals(data));
+  assert.equal(leftovers(d), []);
+  // a second upload is a conflict
+  const again = await upload(d.url, img.id, data);
+  assert.is(again.status, 409);
+});
+
+t('large upload (hashed in workers) with chunked encoding', async ({ d }) => {
+  const big = randomBytes(24 << 20);
+  const img = await createImage(d.url);
+  const r = await new Promise<number>((resolve, reject) => {
+    const req = http.request(`${d.url}/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    for (let off = 0; off < big.length; off += 65536) req.write(big.subarray(off, off + 65536));
+    req.end();
+  });
+  assert.is(r, 204);
+  const s = await show(d, img.id);
+  assert.is(s.size, big.length);
+  assert.is(s.os_hash_value, createHash('sha512').update(big).digest('hex'));
+  assert.is(s.checksum, createHash('md5').update(big).digest('hex'));
+});
+
+t('range requests: 206 with Content-Range, suffix, open-ended, legacy Content-Range; 416; multi-range 400', async ({ d, data }) => {
+  const img = await createImage(d.url);
+  await upload(d.url, img.id, data);
+  const get = (h: Record<string, string>) => request(`${d.url}/v2/images/${img.id}/file`, { headers: h });
+  let r = await get({ Range: 'bytes=0-1023' });
+  assert.is(r.status, 206);
+  assert.is(r.headers['content-range'], `bytes 0-1023/${data.length}`);
+  assert.ok(r.body.equals(data.subarray(0, 1024)));
+  assert.ok(r.headers['content-md5']);
+  r = await get({ Range: 'bytes=-100' });
+  assert.is(r.status, 206);
+  assert.ok(r.body.equals(data.subarray(data.length - 100)));
+  r = await get({ Range: `bytes=${data.length - 10}-` });
+  assert.ok(r.body.equals(data.subarray(data.length - 10)));
+  r = await get({ Range: `bytes=1000-${data.length + 5000}` });
+  assert.is(r.status, 206);
+  assert.is(r.body.length, data.length - 1000);
+  r = await get({ 'Content-Range': 'bytes 10-19/*' });
+  assert.is(r.status, 206);
+  assert.ok(r.body.equals(data.subarray(10, 20)));
+  r = await get({ Range: `bytes=${data.length}-` });
+  assert.is(r.status, 416);
+  assert.is(r.headers['content-range'], `bytes */${data.length}`);
+  r = await get({ Range: 'bytes=0-1,5-6' });
+  assert.is(r.status, 400);
+  r = await get({ Range: 'pages=1-2' });
+  assert.is(r.status, 400);
+});
+
+t('no data yet → 204; HEAD → 405; wrong content type → 415; unknown image → 404', async ({ d }) => {
+  const img = await createImage(d.url);
+  assert.is((await request(`${d.url}/v2/images/${img.id}/file`)).status, 204);
+  const h = await request(`${d.url}/v2/images/${img.id}/file`, { method: 'HEAD' });
+  assert.is(h.status, 405);
+  assert.is(h.headers.allow, 'GET, PUT');
+  const r = await request(`${d.url}/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  assert.is(r.status, 415);
+  assert.is((await upload(d.url, '00000000-0000-0000-0000-000000000000', Buffer.from('x'))).status, 404);
+  assert.is((await request(`${d.url}/v2/images/../../etc/passwd/file`)).status, 404);
+});
+
+t('formats must be set before data', async ({ d }) => {
+  const r0 = await request(`${d.url}/v2/images`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  const r = await upload(d.url, r0.json.id, Buffer.from('abc'));
+  assert.is(r.status, 400);
+  assert.match(r.body.toString(), /disk_format/);
+});
+
+t('size mismatch → 400, image back to queued, no file left; then a correct upload works', async ({ d, data }) => {
+  const img = await createImage(d.url);
+  const r = await upload(d.url, img.id, data, { 'x-openstack-image-size': data.length + 1, 'Content-Length': data.length });
+  assert.is(r.status, 400);
+  assert.is((await show(d, img.id)).status, 'queued');
+  const r2 = await upload(d.url, img.id, data.subarray(0, 100), { 'x-openstack-image-size': 50 });
+  assert.is(r2.status, 400);
+  const r3 = await upload(d.url, img.id, data.subarray(0, 100), { 'x-openstack-image-size': 'lots' });
+  assert.is(r3.status, 400);
+  assert.equal(leftovers(d), []);
+  const ok = await upload(d.url, img.id, data);
+  assert.is(ok.status, 204);
+});
+
+t('over image_size_cap → 413 (announced and streamed); unknown store → 400', async ({ d }) => {
+  const img = await createImage(d.url);
+  const r = await request(`${d.url}/v2/images/${img.id}/file`, {
+    method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 100 << 20 }, body: Buffer.alloc(0),
+  }).catch((e) => ({ status: -1, e }) as any);
+  assert.is(r.status, 413);
+  // chunked, no size announced: refused once the cap is crossed
+  const status = await new Promise<number>((resolve) => {
+    const req = http.request(`${d.url}/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', () => {});
+    const chunk = Buffer.alloc(1 << 20);
+    let sent = 0;
+    const pump = () => {
+      while (sent < 80 && req.write(chunk)) sent++;
+      if (sent < 80) req.once('drain', pump);
+      else req.end();
+    };
+    pump();
+  });
+  assert.is(status, 413);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.is((await show(d, img.id)).status, 'queued');
+  assert.equal(leftovers(d), []);
+  const u = await upload(d.url, img.id, Buffer.from('abc'), { 'X-Image-Meta-Store': 'nosuch' });
+  assert.is(u.status, 400);
+  assert.match(u.body.toString(), /nosuch/);
+});
+
+t('client abort mid-upload → image queued, no partial file; daemon still serves', async ({ d }) => {
+  const img = await createImage(d.url);
+  await new Promise<void>((resolve) => {
+    const req = http.request(`${d.url}/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 10 << 20 } });
+    req.on('error', () => resolve());
+    req.write(Buffer.alloc(3 << 20, 7), () => setTimeout(() => { req.destroy(); resolve(); }, 100));
+  });
+  for (let i = 0; i < 50 && (await show(d, img.id)).status !== 'queued'; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.is((await show(d, img.id)).status, 'queued');
+  assert.equal(leftovers(d), []);
+  assert.is((await upload(d.url, img.id, Buffer.from('hello'))).status, 204);
+});
+
+t('client abort mid-download and keep-alive reuse after downloads', async ({ d }) => {
+  const big = randomBytes(32 << 20);
+  const img = await createImage(d.url);
+  await upload(d.url, img.id, big);
+  await new Promise<void>((resolve) => {
+    const req = http.get(`${d.url}/v2/images/${img.id}/file`, (res) => {
+      res.once('data', () => { req.destroy(); resolve(); });
+    });
+    req.on('error', () => resolve());
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set();
+  for (let i = 0; i < 4; i++) {
+    const r = await new Promise<{ len: number; sock: unknown }>((resolve, reject) => {
+      const req = http.get(`${d.url}/v2/images/${img.id}/file`, { agent, headers: { Range: 'bytes=0-999999' } }, (res) => {
+        let len = 0;
+        res.on('data', (c) => (len += c.length));
+        res.on('end', () => resolve({ len, sock: req.socket }));
+      });
+      req.on('error', reject);
+    });
+    assert.is(r.len, 1000000);
+    sockets.add(r.sock);
+  }
+  agent.destroy();
+  assert.is(sockets.size, 1);
+});
+
+t('deactivate/reactivate: admin only; non-admin download of deactivated → 403; queued → 403', async ({ d, data }) => {
+  const img = await createImage(d.url, {}, as('p1'));
+  const act = (a: string, h: Record<string, string>) => request(`${d.url}/v2/images/${img.id}/actions/${a}`, { method: 'POST', headers: h });
+  assert.is((await act('deactivate', ADMIN)).status, 403); // queued
+  await upload(d.url, img.id, data, as('p1'));
+  assert.is((await act('deactivate', as('p1'))).status, 403);
+  assert.is((await act('deactivate', ADMIN)).status, 204);
+  assert.is((await show(d, img.id)).status, 'deactivated');
+  assert.is((await act('deactivate', ADMIN)).status, 204);
+  assert.is((await request(`${d.url}/v2/images/${img.id}/file`, { headers: as('p1') })).status, 403);
+  assert.is((await request(`${d.url}/v2/images/${img.id}/file`, { headers: ADMIN })).status, 200);
+  assert.is((await act('reactivate', ADMIN)).status, 204);
+  assert.is((await request(`${d.url}/v2/images/${img.id}/file`, { headers: as('p1') })).status, 200);
+  assert.is((await act('explode', ADMIN)).status, 404);
+});
+
+t('delete removes the data file', async ({ d, data }) => {
+  const img = await createImage(d.url);
+  await upload(d.url, img.id, data);
+  assert.ok(readdirSync(datadir(d)).includes(img.id));
+  assert.is((await request(`${d.url}/v2/images/${img.id}`, { method: 'DELETE' })).status, 204);
+  assert.not.ok(readdirSync(datadir(d)).includes(img.id));
+});
+
+t.run();
