@@ -33,7 +33,8 @@ export function normalizeSection(name: string): string {
 }
 
 function unquote(value: string): string {
-  if (value.length >= 2 && value[0] === value[value.length - 1] && (value[0] === '"' || value[0] === "'")) {
+  // like oslo, a lone quote character also counts as a (matching) pair
+  if (value.length >= 1 && value[0] === value[value.length - 1] && (value[0] === '"' || value[0] === "'")) {
     return value.slice(1, -1);
   }
   return value;

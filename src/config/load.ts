@@ -1,6 +1,7 @@
 // loadConfig: files → merged raw values → typed, validated Config. Every
 // problem is collected (not just the first) so one check-config run shows all.
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { readImaged } from './imaged.js';
 import { OptionReader } from './reader.js';
 import { DEFAULT_OPTS, IMPORT_METHODS } from './schema.js';
@@ -15,7 +16,11 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
   const r = new OptionReader(raw, problems);
 
   const d = r.readAll('DEFAULT', DEFAULT_OPTS);
-  if (d.bind_host.trim() === '') r.error('DEFAULT', 'bind_host', 'must not be empty');
+  // oslo HostAddressOpt: an IP address or a host name
+  const host = d.bind_host.trim();
+  if (!net.isIP(host) && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
+    r.error('DEFAULT', 'bind_host', `invalid value "${d.bind_host}": expected an IP address or a host name`);
+  }
   if (!crypto.getHashes().includes(d.hashing_algorithm)) {
     r.error('DEFAULT', 'hashing_algorithm', `"${d.hashing_algorithm}" is not a hash algorithm this node supports (e.g. sha512, sha256, sha3-512)`);
   }
@@ -33,7 +38,7 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
   warnUnknownOptions(r, sel);
 
   const config: Config = {
-    bindHost: d.bind_host.trim(),
+    bindHost: host,
     bindPort: d.bind_port,
     imageSizeCap: d.image_size_cap,
     userStorageQuota: d.user_storage_quota,

@@ -44,12 +44,11 @@ export class RawConfig {
   }
 }
 
-/** The *.conf regular files of a directory, sorted (oslo sorts the glob). */
+/** The *.conf files of a directory, sorted, as oslo's sorted(glob('*.conf')) (which skips dotfiles). */
 function confFilesIn(dir: string): string[] {
   return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.name.endsWith('.conf') && (d.isFile() || (d.isSymbolicLink() && isFile(path.join(dir, d.name)))))
-    .map((d) => d.name)
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.conf') && !name.startsWith('.') && isFile(path.join(dir, name)))
     .sort()
     .map((n) => path.join(dir, n));
 }

@@ -81,6 +81,7 @@ function readMulti(r: OptionReader, backends: string): StoreSelection {
   } catch (err) {
     if (!(err instanceof OptError)) throw err;
     r.error('DEFAULT', 'enabled_backends', err.message);
+    return { multiStore: true, stores: [], defaultStore: '', storeSections: new Map() };
   }
 
   const stores: StoreConfig[] = [];

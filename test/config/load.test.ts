@@ -1,0 +1,237 @@
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadConfig } from '../../src/config/index.js';
+import { errors, find, fixture, loadText, options, warnings } from './helpers.js';
+
+test('real glance single-store config loads cleanly', () => {
+  const r = loadConfig({ configFiles: [fixture('glance-api-single.conf')], configDirs: [] });
+  assert.equal(r.problems, []);
+  const c = r.config!;
+  assert.is(c.bindHost, '127.0.0.1');
+  assert.is(c.bindPort, 9292);
+  assert.is(c.showImageDirectUrl, true);
+  assert.is(c.showMultipleLocations, false);
+  assert.equal(c.enabledImportMethods, ['glance-direct', 'web-download', 'copy-image']);
+  assert.is(c.multiStore, false);
+  assert.is(c.stores.length, 1);
+  assert.is(c.stores[0].id, 'file');
+  assert.is(c.stores[0].type, 'file');
+  assert.is(c.stores[0].isDefault, true);
+  assert.is(c.stores[0].datadir, '/tmp/glancepeer/images/single');
+  assert.is(c.stores[0].options.stores, 'file,http');
+  assert.is(c.defaultStore, 'file');
+  assert.is(c.imaged.logLevel, 'debug'); // [DEFAULT] debug = True
+  assert.is(c.imaged.stateDir, '/var/lib/imaged');
+  assert.is(c.imaged.serviceUid, 42424);
+  assert.is(c.imaged.auth, 'noauth');
+  assert.equal(c.sources, [fixture('glance-api-single.conf')]);
+  assert.is(c.embeddedDefault, false);
+});
+
+test('real glance multi-store config (+ owner-context overlay) loads cleanly', () => {
+  const files = [fixture('glance-api-multi.conf'), fixture('glance-api-noauthowner.conf')];
+  const r = loadConfig({ configFiles: files, configDirs: [] });
+  assert.equal(r.problems, []);
+  const c = r.config!;
+  assert.is(c.multiStore, true);
+  assert.equal(
+    c.stores.map((s) => [s.id, s.type, s.description, s.datadir, s.isDefault]),
+    [
+      ['fast', 'file', 'fast local file store', '/tmp/glancepeer/images/fast', true],
+      ['slow', 'file', 'slow local file store', '/tmp/glancepeer/images/slow', false],
+    ],
+  );
+  assert.is(c.defaultStore, 'fast');
+  assert.equal(c.sources, files);
+});
+
+test('single store in the install-guide shape, with every [imaged] option', () => {
+  const r = loadConfig({ configFiles: [fixture('single-store.conf')], configDirs: [] });
+  assert.equal(r.problems, []);
+  const c = r.config!;
+  assert.is(c.bindHost, '0.0.0.0');
+  assert.is(c.bindPort, 9393);
+  assert.is(c.imageSizeCap, 10737418240);
+  assert.equal(c.enabledImportMethods, ['glance-direct', 'web-download']);
+  const s = c.stores[0];
+  assert.is(s.id, 'file');
+  assert.is(s.datadir, '/mnt/glance_images'); // trailing slash dropped
+  assert.is(s.filePerm, 0o640);
+  assert.is(s.chunkSize, 131072);
+  assert.is(s.thinProvisioning, true);
+  assert.equal(c.imaged, {
+    stateDir: '/srv/imaged/state',
+    serviceUid: 1500,
+    serviceGid: 1501,
+    auth: 'noauth',
+    noauthProject: 'p-1',
+    noauthUser: 'u-1',
+    noauthRoles: ['member', 'reader'],
+    trustContextHeaders: true,
+    logLevel: 'warn',
+    sendfile: false,
+    hashWorkers: false,
+  });
+});
+
+test('legacy default_store without a datadir gets glance\'s default datadir', () => {
+  const r = loadConfig({ configFiles: [fixture('legacy-default-store.conf')], configDirs: [] });
+  assert.equal(r.problems, []);
+  assert.is(r.config!.stores[0].datadir, '/var/lib/glance/images');
+  assert.is(r.config!.stores[0].chunkSize, 65536);
+  assert.is(r.config!.stores[0].filePerm, 0);
+  assert.is(r.config!.imaged.logLevel, 'debug');
+});
+
+test('multi-store fixture: weights, descriptions, relative datadir, default backend', () => {
+  const r = loadConfig({ configFiles: [fixture('multi-store.conf')], configDirs: [] });
+  assert.equal(r.problems, []);
+  const c = r.config!;
+  assert.is(c.hashingAlgorithm, 'sha256');
+  assert.is(c.defaultStore, 'local');
+  const [fast, local] = c.stores;
+  assert.equal([fast.id, fast.weight, fast.description, fast.chunkSize, fast.isDefault], ['fast', 100, 'NVMe pool', 1048576, false]);
+  assert.equal([local.id, local.weight, local.description, local.isDefault], ['local', 0, 'node-local disk', true]);
+  assert.is(local.datadir, path.resolve(process.cwd(), 'relative/images'));
+  assert.is(fast.options.store_description, 'NVMe pool');
+});
+
+test('--config-dir: *.conf in sorted order after the --config-files; later wins', () => {
+  const r = loadConfig({ configFiles: [fixture('single-store.conf')], configDirs: [fixture('override.d')] });
+  assert.equal(r.problems, []);
+  const c = r.config!;
+  assert.is(c.bindPort, 9301);
+  assert.is(c.stores[0].datadir, '/srv/override');
+  assert.is(c.bindHost, '0.0.0.0'); // untouched by the dir
+  assert.equal(c.sources, [fixture('single-store.conf'), fixture('override.d', '10-base.conf'), fixture('override.d', '20-override.conf')]);
+});
+
+test('repeated --config-file: later files win per option', () => {
+  const r = loadText('[DEFAULT]\nbind_port = 1000\nbind_host = ::1\n', '[DEFAULT]\nbind_port = 2000\n');
+  assert.is(r.config!.bindPort, 2000);
+  assert.is(r.config!.bindHost, '::1');
+});
+
+test('missing config file or dir is an error naming it', () => {
+  const r = loadConfig({ configFiles: ['/nonexistent/glance-api.conf'], configDirs: ['/nonexistent.d'] });
+  assert.is(r.config, undefined);
+  assert.equal(options(errors(r)), ['--config-file', '--config-dir']);
+  assert.match(r.problems[0].message, '/nonexistent/glance-api.conf does not exist');
+  assert.match(r.problems[1].message, '/nonexistent.d does not exist');
+  const d = loadConfig({ configFiles: [fixture('override.d')], configDirs: [] });
+  assert.match(errors(d)[0].message, /is a directory/);
+});
+
+test('parse errors name file and line', () => {
+  const r = loadText('[DEFAULT]\nbind_port = 9292\nthis line is junk\n');
+  assert.is(r.config, undefined);
+  assert.match(errors(r)[0].message, /cannot parse .*0\.conf: no "=" or ":"/);
+  assert.match(errors(r)[0].source!, /0\.conf:3$/);
+});
+
+test('no files at all: glance defaults, imaged state dir', () => {
+  const r = loadConfig({ configFiles: [], configDirs: [] });
+  assert.equal(r.problems, []);
+  const c = r.config!;
+  assert.is(c.bindHost, '127.0.0.1');
+  assert.is(c.bindPort, 9292);
+  assert.is(c.imageSizeCap, 1099511627776);
+  assert.is(c.userStorageQuota, '0');
+  assert.is(c.hashingAlgorithm, 'sha512');
+  assert.is(c.stores[0].datadir, '/var/lib/glance/images');
+  assert.is(c.imaged.stateDir, '/var/lib/imaged');
+  assert.equal(c.imaged.noauthRoles, ['admin', 'member', 'reader']);
+  assert.is(c.imaged.sendfile, true);
+  assert.is(c.imaged.hashWorkers, true);
+  assert.is(c.imaged.trustContextHeaders, false);
+  assert.equal(c.sources, []);
+});
+
+test('invalid values: errors name option, value and source line', () => {
+  const r = loadConfig({ configFiles: [fixture('invalid-values.conf')], configDirs: [] });
+  assert.is(r.config, undefined);
+  assert.equal(options(errors(r)).sort(), [
+    'DEFAULT.bind_port',
+    'DEFAULT.enabled_import_methods',
+    'DEFAULT.hashing_algorithm',
+    'DEFAULT.image_size_cap',
+    'DEFAULT.show_image_direct_url',
+    'glance_store.filesystem_store_file_perm',
+    'imaged.log_level',
+    'imaged.service_uid',
+  ]);
+  const port = find(r, 'DEFAULT.bind_port')!;
+  assert.is(`${port.option}: ${port.message}`, 'DEFAULT.bind_port: invalid value "abc": expected an integer');
+  assert.is(port.source, `${fixture('invalid-values.conf')}:2`);
+  assert.match(find(r, 'DEFAULT.show_image_direct_url')!.message, /expected a boolean/);
+  assert.match(find(r, 'DEFAULT.hashing_algorithm')!.message, /sha999/);
+});
+
+test('booleans: oslo spellings, any case', () => {
+  for (const [raw, want] of [['True', true], ['FALSE', false], ['yes', true], ['No', false], ['on', true], ['OFF', false], ['1', true], ['0', false]] as const) {
+    assert.is(loadText(`[DEFAULT]\nshow_multiple_locations = ${raw}\n`).config!.showMultipleLocations, want, raw);
+  }
+});
+
+test('ints: range checks, empty means default', () => {
+  assert.match(find(loadText('[DEFAULT]\nbind_port = 0\n'), 'DEFAULT.bind_port')!.message, 'must be between 1 and 65535');
+  assert.match(find(loadText('[DEFAULT]\nbind_port = 65536\n'), 'DEFAULT.bind_port')!.message, 'must be between 1 and 65535');
+  assert.match(find(loadText('[DEFAULT]\nbind_port = 9292.5\n'), 'DEFAULT.bind_port')!.message, 'expected an integer');
+  assert.is(loadText('[DEFAULT]\nbind_port =\n').config!.bindPort, 9292);
+  assert.is(loadText('[DEFAULT]\nbind_port = 08080\n').config!.bindPort, 8080);
+});
+
+test('lists: brackets optional, items trimmed and unquoted', () => {
+  assert.equal(loadText('[DEFAULT]\nenabled_import_methods = glance-direct , copy-image\n').config!.enabledImportMethods, ['glance-direct', 'copy-image']);
+  assert.equal(loadText('[DEFAULT]\nenabled_import_methods = ["web-download", \'copy-image\']\n').config!.enabledImportMethods, ['web-download', 'copy-image']);
+  assert.equal(loadText('[DEFAULT]\nenabled_import_methods = []\n').config!.enabledImportMethods, []);
+  const r = loadText('[DEFAULT]\nenabled_import_methods = [glance-direct, teleport]\n');
+  assert.match(find(r, 'DEFAULT.enabled_import_methods')!.message, 'unknown import method "teleport"');
+  assert.is(find(r, 'DEFAULT.enabled_import_methods')!.level, 'warning');
+});
+
+test('bind_host: an IP address or a host name', () => {
+  assert.is(loadText('[DEFAULT]\nbind_host = ::\n').config!.bindHost, '::');
+  assert.is(loadText('[DEFAULT]\nbind_host = node-1.example.org\n').config!.bindHost, 'node-1.example.org');
+  assert.match(find(loadText('[DEFAULT]\nbind_host = not a host!\n'), 'DEFAULT.bind_host')!.message, 'expected an IP address or a host name');
+  assert.ok(find(loadText('[DEFAULT]\nbind_host =\n'), 'DEFAULT.bind_host'));
+});
+
+test('hashing_algorithm: any node hash', () => {
+  assert.is(loadText('[DEFAULT]\nhashing_algorithm = sha3-512\n').config!.hashingAlgorithm, 'sha3-512');
+});
+
+test('auth: only noauth; keystone is refused unless [imaged] says noauth', () => {
+  const msg = (r: ReturnType<typeof loadText>, o: string) => find(r, o)?.message ?? '';
+  assert.match(msg(loadText('[DEFAULT]\nauth_strategy = keystone\n'), 'DEFAULT.auth_strategy'), 'not supported by imaged yet');
+  assert.match(msg(loadText('[imaged]\nauth_strategy = keystone\n'), 'imaged.auth_strategy'), 'not supported by imaged yet');
+  assert.match(msg(loadText('[imaged]\nauth_strategy = ldap\n'), 'imaged.auth_strategy'), 'invalid value "ldap"');
+  assert.match(msg(loadText('[paste_deploy]\nflavor = keystone+cachemanagement\n'), 'paste_deploy.flavor'), 'keystone');
+  assert.equal(loadText('[DEFAULT]\nauth_strategy = noauth\n').problems, []);
+  // an explicit [imaged] choice overrides what the glance config implies
+  const r = loadText('[DEFAULT]\nauth_strategy = keystone\n[paste_deploy]\nflavor = keystone\n[imaged]\nauth_strategy = noauth\n');
+  assert.equal(r.problems, []);
+  assert.is(r.config!.imaged.auth, 'noauth');
+});
+
+test('log level: explicit [imaged] log_level beats [DEFAULT] debug', () => {
+  assert.is(loadText('[DEFAULT]\ndebug = True\n[imaged]\nlog_level = error\n').config!.imaged.logLevel, 'error');
+  assert.is(loadText('[DEFAULT]\ndebug = false\n').config!.imaged.logLevel, 'info');
+});
+
+test('unknown options warn only in sections imaged interprets', () => {
+  const r = loadConfig({ configFiles: [fixture('unknown-options.conf')], configDirs: [] });
+  assert.ok(r.config, 'warnings do not block loading');
+  assert.equal(errors(r), []);
+  assert.equal(options(warnings(r)), ['DEFAULT.frobnicate', 'DEFAULT.default_backend', 'glance_store.bogus_option', 'imaged.nope']);
+  assert.match(find(r, 'DEFAULT.default_backend')!.message, 'belongs in [glance_store]');
+  assert.is(find(r, 'imaged.nope')!.source, `${fixture('unknown-options.conf')}:15`);
+});
+
+test('state_dir must not be a store datadir', () => {
+  const r = loadText('[glance_store]\nfilesystem_store_datadir = /srv/x\n[imaged]\nstate_dir = /srv/x/\n');
+  assert.match(find(r, 'imaged.state_dir')!.message, 'also a store');
+});
+
+test.run();
