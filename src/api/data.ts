@@ -61,6 +61,10 @@ export function dataApi(svc: ImageService, o: DataApiOptions) {
     return RESPONSE_ALREADY_SENT;
   });
 
+  app.all('/:id/file', () => {
+    throw new HttpError(405, 'The method is not allowed for this resource.', { Allow: 'GET, PUT' });
+  });
+
   return app;
 }
 

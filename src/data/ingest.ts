@@ -142,7 +142,7 @@ export function ingest(src: Readable, writer: StoreWriter, o: IngestOptions): Pr
       if (!ended) fail(new ClientAbortError('client closed the connection before the image data ended'));
     };
     const onError = (e: Error) => fail(e instanceof HttpError ? e : new ClientAbortError(`upload stream failed: ${e.message}`));
-    const onAbortSignal = () => fail(new HttpError(409, 'Image was deleted during upload'));
+    const onAbortSignal = () => fail(new HttpError(410, 'Image was deleted during upload'));
     const detach = () => {
       src.off('data', onData);
       src.off('end', onEnd);

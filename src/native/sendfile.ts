@@ -250,5 +250,8 @@ export async function sendFileResponse(
     sock.off('close', onClose);
     if (prevTimeout && !sock.destroyed) sock.setTimeout(prevTimeout);
   }
+  // Node did not see the body bytes: with strictContentLength it would throw
+  // a (false) length mismatch. Every promised byte is in the kernel.
+  res.strictContentLength = false;
   res.end();
 }
