@@ -1,3 +1,12 @@
+// imaged_native module init. Each native module registers its exports through
+// an XxxInit(env, exports) call below; keep this a flat list.
 #include <napi.h>
-Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+#include "sendfile.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  SendfileInit(env, exports);
+  return exports;
+}
+
 NODE_API_MODULE(imaged_native, Init)

@@ -1,0 +1,528 @@
+// Zero-copy download data path.
+//
+// sendfileStart(sockFd, fileFd, offset, length, progressTimeoutMs,
+//               readaheadBytes, cb) -> id
+//
+//   Sends bytes [offset, offset+length) of fileFd to the (non-blocking)
+//   socket sockFd with sendfile(2). One burst is attempted inline; the rest is
+//   driven by a uv_poll_t(UV_WRITABLE) on the libuv loop of the calling env:
+//   no threadpool thread per transfer. Both fds are dup'd (F_DUPFD_CLOEXEC):
+//   uv_poll_init() on Node's own socket fd fails with UV_EEXIST, and the dups
+//   also protect against writing into / reading from a recycled fd number. The
+//   caller keeps ownership of its fds; ours are closed on every path.
+//
+//   cb(err | null, bytesSent) is called exactly once, possibly synchronously
+//   from inside sendfileStart (the whole range went out in the first burst, or
+//   it failed at once) or from inside sendfileAbort. Returns the transfer id
+//   (> 0) while it is in flight, 0 when cb has already been called.
+//   Throws (without calling cb) only on bad arguments or if dup() fails.
+//
+//   Error codes: errno names (ECONNRESET, EPIPE, ...; err.errno is the negative
+//   libuv code, err.syscall 'sendfile'), ESHORTFILE (file ended before
+//   `length` bytes), ETIMEDOUT (no progress for progressTimeoutMs), ABORT_ERR
+//   (sendfileAbort). Every error carries bytesSent.
+//
+// sendfileAbort(id) -> boolean
+//   shutdown(SHUT_RDWR) on the dup'd socket (a JS socket.destroy() alone does
+//   not stop the transfer: the dup keeps the connection open), stops polling
+//   and settles with ABORT_ERR (or the pending SO_ERROR, if any). false if id
+//   is not in flight.
+//
+// sendfileActive() -> number of transfers in flight in this env.
+//
+// Each loop turn sends at most kBurstBudget bytes per transfer (fairness
+// between clients; bounds event-loop time when the file is not in the page
+// cache). To make the loop-driven sendfile mostly hit the page cache, a
+// rolling POSIX_FADV_WILLNEED window of readaheadBytes is kept ahead of the
+// send position by libuv threadpool jobs (at most one in flight per transfer).
+#include "sendfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+constexpr uint64_t kMaxPerCall = 0x7ffff000;     // Linux sendfile per-call cap
+constexpr uint64_t kBurstBudget = 2u << 20;      // bytes per loop turn
+constexpr uint64_t kMaxSafeInteger = (1ull << 53) - 1;
+
+struct Job;
+
+// Per-env state (one per main thread / worker that loads the addon).
+struct State {
+  napi_env env = nullptr;
+  uv_loop_t* loop = nullptr;
+  std::unordered_map<uint32_t, Job*> active;  // in flight (not yet settled)
+  uint32_t next_id = 1;
+  size_t live = 0;  // allocated jobs, settled or not (handles/work pending)
+  bool tearing_down = false;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+};
+
+struct Job {
+  State* st = nullptr;
+  uint32_t id = 0;
+  int sock = -1;  // our dup of the socket
+  int file = -1;  // our dup of the file
+  uint64_t pos = 0;  // next file offset to send
+  uint64_t end = 0;
+  uint64_t length = 0;  // promised bytes
+  uint64_t sent = 0;
+  uint64_t timeout_ms = 0;
+  uint64_t ra_window = 0;
+  uint64_t ra_end = 0;  // WILLNEED issued up to here
+  uint64_t ra_off = 0, ra_len = 0;  // range of the job in flight
+  bool ra_busy = false;
+  bool handles = false;  // poll + timer initialised
+  bool rdhup = false;    // peer half-closed; polling UV_WRITABLE only
+  bool settled = false;
+  int pending = 0;  // outstanding uv_close callbacks + threadpool jobs
+  uv_poll_t poll;
+  uv_timer_t timer;
+  uv_work_t work;
+  napi_ref cb = nullptr;
+  napi_async_context actx = nullptr;
+};
+
+struct Failure {
+  std::string code;
+  std::string message;
+  int uv_errno = 0;  // negative libuv code, 0 if not a system error
+};
+
+Failure SysFailure(int sys_errno) {
+  int uverr = uv_translate_sys_error(sys_errno);
+  Failure f;
+  f.code = uv_err_name(uverr);
+  f.message = "sendfile " + f.code + " (" + uv_strerror(uverr) + ")";
+  f.uv_errno = uverr;
+  return f;
+}
+
+Failure UvFailure(int uverr) {
+  Failure f;
+  f.code = uv_err_name(uverr);
+  f.message = "sendfile " + f.code + " (" + uv_strerror(uverr) + ")";
+  f.uv_errno = uverr;
+  return f;
+}
+
+Failure CustomFailure(const char* code, std::string message) {
+  Failure f;
+  f.code = code;
+  f.message = std::move(message);
+  return f;
+}
+
+void SetNamed(napi_env env, napi_value obj, const char* name, napi_value v) {
+  napi_set_named_property(env, obj, name, v);
+}
+
+napi_value MakeError(napi_env env, const Failure& f, uint64_t sent) {
+  napi_value code, msg, err, v;
+  napi_create_string_utf8(env, f.code.c_str(), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, f.message.c_str(), NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &err);
+  if (f.uv_errno != 0) {
+    napi_create_int32(env, f.uv_errno, &v);
+    SetNamed(env, err, "errno", v);
+    napi_create_string_utf8(env, "sendfile", NAPI_AUTO_LENGTH, &v);
+    SetNamed(env, err, "syscall", v);
+  }
+  napi_create_double(env, static_cast<double>(sent), &v);
+  SetNamed(env, err, "bytesSent", v);
+  return err;
+}
+
+void MaybeFree(Job* j) {
+  if (!j->settled || j->pending != 0) return;
+  State* st = j->st;
+  if (j->sock >= 0) close(j->sock);
+  if (j->file >= 0) close(j->file);
+  delete j;
+  st->live--;
+  if (st->tearing_down && st->live == 0) {
+    napi_remove_async_cleanup_hook(st->cleanup);
+    delete st;
+  }
+}
+
+void OnHandleClosed(uv_handle_t* h) {
+  Job* j = static_cast<Job*>(h->data);
+  j->pending--;
+  MaybeFree(j);
+}
+
+// Calls cb(err|null, sent). from_js: we are inside a JS -> native call, so a
+// plain call is right (exceptions propagate to that caller). Otherwise we are
+// in a raw libuv callback: napi_make_callback opens a callback scope (async
+// hooks + microtask/nextTick drain on exit, so .then continuations run now).
+void Deliver(Job* j, const Failure* f, bool from_js) {
+  napi_env env = j->st->env;
+  napi_handle_scope hs;
+  if (napi_open_handle_scope(env, &hs) != napi_ok) return;
+  napi_value argv[2], cb, recv;
+  if (f) {
+    argv[0] = MakeError(env, *f, j->sent);
+  } else {
+    napi_get_null(env, &argv[0]);
+  }
+  napi_create_double(env, static_cast<double>(j->sent), &argv[1]);
+  napi_get_reference_value(env, j->cb, &cb);
+  if (from_js || j->actx == nullptr) {
+    napi_get_undefined(env, &recv);
+    napi_call_function(env, recv, cb, 2, argv, nullptr);
+  } else {
+    napi_get_global(env, &recv);
+    napi_value result;
+    if (napi_make_callback(env, j->actx, recv, cb, 2, argv, &result) != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value e;
+        napi_get_and_clear_last_exception(env, &e);
+        napi_fatal_exception(env, e);  // -> process 'uncaughtException'
+      }
+    }
+  }
+  napi_close_handle_scope(env, hs);
+}
+
+// Settles the job: stops everything, calls JS (unless the env is going away),
+// releases JS references. The job memory lives on until handle closes and any
+// threadpool job have completed.
+void Settle(Job* j, const Failure* f, bool from_js) {
+  if (j->settled) return;
+  j->settled = true;
+  State* st = j->st;
+  if (j->id != 0) st->active.erase(j->id);
+  if (j->handles) {
+    // uv_close -> uv_poll_stop removes the fd from epoll synchronously
+    // (EPOLL_CTL_DEL), so our dup can be closed right away; the caller's JS
+    // socket.destroy() then really ends the connection.
+    uv_close(reinterpret_cast<uv_handle_t*>(&j->poll), OnHandleClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&j->timer), OnHandleClosed);
+    j->pending += 2;
+  }
+  if (j->sock >= 0) {
+    close(j->sock);
+    j->sock = -1;
+  }
+  j->pending++;  // keep j alive across the JS call
+  if (!st->tearing_down && j->cb) Deliver(j, f, from_js);
+  if (j->cb) {
+    napi_delete_reference(st->env, j->cb);
+    j->cb = nullptr;
+  }
+  if (j->actx) {
+    napi_async_destroy(st->env, j->actx);
+    j->actx = nullptr;
+  }
+  j->pending--;
+  MaybeFree(j);
+}
+
+enum class Pumped { kDone, kAgain, kCapped, kShort, kError };
+
+// Sends up to kBurstBudget bytes.
+Pumped Pump(Job* j, int* err) {
+  uint64_t budget = kBurstBudget;
+  while (j->pos < j->end) {
+    if (budget == 0) return Pumped::kCapped;
+    uint64_t n = std::min({j->end - j->pos, budget, kMaxPerCall});
+    off_t off = static_cast<off_t>(j->pos);
+    ssize_t r = sendfile(j->sock, j->file, &off, static_cast<size_t>(n));
+    if (r > 0) {
+      j->pos += static_cast<uint64_t>(r);
+      j->sent += static_cast<uint64_t>(r);
+      budget -= std::min<uint64_t>(static_cast<uint64_t>(r), budget);
+      continue;
+    }
+    if (r == 0) return Pumped::kShort;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Pumped::kAgain;
+    *err = errno;
+    return Pumped::kError;
+  }
+  return Pumped::kDone;
+}
+
+Failure ShortFailure(Job* j) {
+  return CustomFailure(
+      "ESHORTFILE",
+      "sendfile: file ended after " + std::to_string(j->sent) + " of " +
+          std::to_string(j->length) + " promised bytes");
+}
+
+// Settles on a finished/failed pump; returns true if settled.
+bool SettleIfFinal(Job* j, Pumped r, int err, bool from_js) {
+  switch (r) {
+    case Pumped::kDone:
+      Settle(j, nullptr, from_js);
+      return true;
+    case Pumped::kShort: {
+      Failure f = ShortFailure(j);
+      Settle(j, &f, from_js);
+      return true;
+    }
+    case Pumped::kError: {
+      Failure f = SysFailure(err);
+      Settle(j, &f, from_js);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// ---- readahead (threadpool) ----
+
+void RaWork(uv_work_t* w) {
+  Job* j = static_cast<Job*>(w->data);
+  posix_fadvise(j->file, static_cast<off_t>(j->ra_off),
+                static_cast<off_t>(j->ra_len), POSIX_FADV_WILLNEED);
+}
+
+void MaybeReadahead(Job* j);
+
+void RaAfter(uv_work_t* w, int /*status*/) {
+  Job* j = static_cast<Job*>(w->data);
+  j->ra_busy = false;
+  j->pending--;
+  if (j->settled) {
+    MaybeFree(j);
+    return;
+  }
+  MaybeReadahead(j);
+}
+
+void MaybeReadahead(Job* j) {
+  if (j->settled || j->ra_busy || j->ra_window == 0) return;
+  if (j->ra_end >= j->end) return;
+  if (j->ra_end > j->pos + j->ra_window / 2) return;  // still far enough ahead
+  uint64_t from = std::max(j->ra_end, j->pos);
+  uint64_t to = std::min(j->end, j->pos + j->ra_window);
+  if (to <= from) return;
+  j->ra_off = from;
+  j->ra_len = to - from;
+  j->ra_end = to;
+  j->ra_busy = true;
+  j->pending++;
+  j->work.data = j;
+  if (uv_queue_work(j->st->loop, &j->work, RaWork, RaAfter) != 0) {
+    j->ra_busy = false;
+    j->pending--;
+  }
+}
+
+// ---- event loop driven part ----
+
+void OnTimeout(uv_timer_t* t) {
+  Job* j = static_cast<Job*>(t->data);
+  if (j->settled) return;
+  shutdown(j->sock, SHUT_RDWR);
+  Failure f = CustomFailure(
+      "ETIMEDOUT", "sendfile: no progress for " + std::to_string(j->timeout_ms) +
+                       " ms (" + std::to_string(j->sent) + " bytes sent)");
+  Settle(j, &f, false);
+}
+
+void ArmTimer(Job* j) {
+  if (j->timeout_ms > 0) uv_timer_start(&j->timer, OnTimeout, j->timeout_ms, 0);
+}
+
+void OnPoll(uv_poll_t* h, int status, int events) {
+  Job* j = static_cast<Job*>(h->data);
+  if (j->settled) return;
+  if (status < 0) {
+    // libuv reports EPOLLERR as UV_EBADF; the real cause is in SO_ERROR.
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (getsockopt(j->sock, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = 0;
+    Failure f = soerr != 0 ? SysFailure(soerr) : UvFailure(status);
+    Settle(j, &f, false);
+    return;
+  }
+  if ((events & UV_DISCONNECT) && !j->rdhup) {
+    // Peer half-closed. EPOLLRDHUP is level-triggered and would fire on every
+    // loop turn while we wait for writability: poll for UV_WRITABLE only.
+    // (A full close/reset still surfaces as EPOLLERR/EPOLLHUP or EPIPE.)
+    j->rdhup = true;
+    uv_poll_start(&j->poll, UV_WRITABLE, OnPoll);
+  }
+  uint64_t before = j->sent;
+  int err = 0;
+  Pumped r = Pump(j, &err);
+  if (SettleIfFinal(j, r, err, false)) return;
+  if (j->sent != before) ArmTimer(j);
+  MaybeReadahead(j);
+}
+
+// ---- JS entry points ----
+
+bool GetUint(const Napi::Value& v, uint64_t max, uint64_t* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d < 0 || d != std::floor(d) || d > static_cast<double>(max))
+    return false;
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
+Napi::Value Throw(Napi::Env env, const char* msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State* st = static_cast<State*>(info.Data());
+  uint64_t sockfd, filefd, offset, length, timeout_ms, ra;
+  if (info.Length() < 7) return Throw(env, "sendfileStart: expected 7 arguments");
+  if (!GetUint(info[0], INT32_MAX, &sockfd)) return Throw(env, "sendfileStart: bad sockFd");
+  if (!GetUint(info[1], INT32_MAX, &filefd)) return Throw(env, "sendfileStart: bad fileFd");
+  if (!GetUint(info[2], kMaxSafeInteger, &offset)) return Throw(env, "sendfileStart: bad offset");
+  if (!GetUint(info[3], kMaxSafeInteger, &length)) return Throw(env, "sendfileStart: bad length");
+  if (offset + length > static_cast<uint64_t>(INT64_MAX))
+    return Throw(env, "sendfileStart: offset + length out of range");
+  if (!GetUint(info[4], UINT32_MAX, &timeout_ms))
+    return Throw(env, "sendfileStart: bad progressTimeoutMs");
+  if (!GetUint(info[5], kMaxSafeInteger, &ra)) return Throw(env, "sendfileStart: bad readaheadBytes");
+  if (!info[6].IsFunction()) return Throw(env, "sendfileStart: cb must be a function");
+
+  int sock = fcntl(static_cast<int>(sockfd), F_DUPFD_CLOEXEC, 0);
+  if (sock < 0) {
+    Failure f = SysFailure(errno);
+    Napi::Value e(env, MakeError(env, f, 0));
+    e.As<Napi::Error>().ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int file = fcntl(static_cast<int>(filefd), F_DUPFD_CLOEXEC, 0);
+  if (file < 0) {
+    Failure f = SysFailure(errno);
+    close(sock);
+    Napi::Value e(env, MakeError(env, f, 0));
+    e.As<Napi::Error>().ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // Shared file description: Node's own socket is non-blocking already.
+  int fl = fcntl(sock, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(sock, F_SETFL, fl | O_NONBLOCK);
+
+  Job* j = new Job();
+  st->live++;
+  j->st = st;
+  j->sock = sock;
+  j->file = file;
+  j->pos = offset;
+  j->end = offset + length;
+  j->length = length;
+  j->timeout_ms = timeout_ms;
+  j->ra_window = ra;
+  j->ra_end = offset;
+  napi_create_reference(env, info[6], 1, &j->cb);
+
+  // Inline burst.
+  int err = 0;
+  Pumped r = Pump(j, &err);
+  if (SettleIfFinal(j, r, err, true)) return Napi::Number::New(env, 0);
+
+  napi_value name;
+  napi_create_string_utf8(env, "imaged:sendfile", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, nullptr, name, &j->actx);
+
+  int rc = uv_poll_init(st->loop, &j->poll, j->sock);
+  if (rc != 0) {
+    Failure f = UvFailure(rc);
+    Settle(j, &f, true);
+    return Napi::Number::New(env, 0);
+  }
+  uv_timer_init(st->loop, &j->timer);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&j->timer));
+  j->poll.data = j;
+  j->timer.data = j;
+  j->handles = true;
+  rc = uv_poll_start(&j->poll, UV_WRITABLE | UV_DISCONNECT, OnPoll);
+  if (rc != 0) {
+    Failure f = UvFailure(rc);
+    Settle(j, &f, true);
+    return Napi::Number::New(env, 0);
+  }
+  ArmTimer(j);
+  do {
+    j->id = st->next_id++;
+    if (st->next_id == 0) st->next_id = 1;
+  } while (j->id == 0 || st->active.count(j->id));
+  st->active.emplace(j->id, j);
+  MaybeReadahead(j);
+  return Napi::Number::New(env, j->id);
+}
+
+Napi::Value Abort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State* st = static_cast<State*>(info.Data());
+  uint64_t id;
+  if (info.Length() < 1 || !GetUint(info[0], UINT32_MAX, &id))
+    return Throw(env, "sendfileAbort: bad id");
+  auto it = st->active.find(static_cast<uint32_t>(id));
+  if (it == st->active.end()) return Napi::Boolean::New(env, false);
+  Job* j = it->second;
+  int soerr = 0;
+  socklen_t len = sizeof soerr;
+  if (getsockopt(j->sock, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = 0;
+  shutdown(j->sock, SHUT_RDWR);
+  Failure f = soerr != 0
+                  ? SysFailure(soerr)
+                  : CustomFailure("ABORT_ERR", "sendfile aborted after " +
+                                                   std::to_string(j->sent) + " bytes");
+  Settle(j, &f, true);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value Active(const Napi::CallbackInfo& info) {
+  State* st = static_cast<State*>(info.Data());
+  return Napi::Number::New(info.Env(), static_cast<double>(st->active.size()));
+}
+
+// Env teardown (worker exit, embedder shutdown): close every handle without
+// calling into JS; node keeps running the loop until we remove the hook.
+void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
+  State* st = static_cast<State*>(arg);
+  st->tearing_down = true;
+  std::vector<Job*> jobs;
+  for (auto& kv : st->active) jobs.push_back(kv.second);
+  for (Job* j : jobs) Settle(j, nullptr, false);
+  if (st->live == 0) {
+    napi_remove_async_cleanup_hook(handle);
+    delete st;
+  }
+}
+
+}  // namespace
+
+void SendfileInit(Napi::Env env, Napi::Object exports) {
+  State* st = new State();
+  st->env = env;
+  if (napi_get_uv_event_loop(env, &st->loop) != napi_ok) {
+    delete st;
+    Napi::Error::New(env, "sendfile: no uv loop").ThrowAsJavaScriptException();
+    return;
+  }
+  napi_add_async_cleanup_hook(env, OnTeardown, st, &st->cleanup);
+  exports.Set("sendfileStart", Napi::Function::New(env, Start, "sendfileStart", st));
+  exports.Set("sendfileAbort", Napi::Function::New(env, Abort, "sendfileAbort", st));
+  exports.Set("sendfileActive", Napi::Function::New(env, Active, "sendfileActive", st));
+}
