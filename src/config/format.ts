@@ -31,8 +31,21 @@ function fileStoreEntries(s: StoreConfig): Array<[string, string | number | bool
   ];
 }
 
+function rbdStoreEntries(s: StoreConfig): Array<[string, string | number | boolean]> {
+  const r = s.rbd!;
+  return [
+    ['rbd_store_pool', r.pool],
+    ['rbd_store_user', r.user],
+    ['rbd_store_ceph_conf', r.cephConf],
+    ['rbd_store_chunk_size', 2 ** (r.order - 20)],
+    ['rbd_thin_provisioning', s.thinProvisioning],
+    ['rados_connect_timeout', r.connectTimeout],
+  ];
+}
+
 function storeEntries(s: StoreConfig): Array<[string, string | number | boolean]> {
   if (s.type === 'file') return fileStoreEntries(s);
+  if (s.type === 'rbd' && s.rbd) return rbdStoreEntries(s);
   // drivers imaged does not interpret yet: show what they will be given
   return Object.entries(s.options).filter(([k]) => k !== 'store_description' && k !== 'weight');
 }

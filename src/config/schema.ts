@@ -12,7 +12,7 @@ export const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image', 'g
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** Store types imaged implements. Later drivers add theirs here. */
-export const SUPPORTED_STORE_TYPES: readonly string[] = ['file'];
+export const SUPPORTED_STORE_TYPES: readonly string[] = ['file', 'rbd'];
 /** Types glance_store knows; configuring one we do not implement yet is an error that says so. */
 export const GLANCE_STORE_TYPES: readonly string[] = ['file', 'http', 'rbd', 'swift', 's3', 'vmware', 'cinder'];
 /** glance reserves these backend ids for its staging and tasks stores. */
@@ -99,6 +99,20 @@ export const GLANCE_STORE_GENERAL = new Set([
 ]);
 /** option families of the other glance_store drivers; accepted in [glance_store] */
 export const STORE_DRIVER_PREFIXES = ['cinder_', 'rbd_', 'rados_', 'swift_', 's3_store_', 'vmware_', 'sheepdog_'];
+
+/** glance_store rbd driver options, with glance_store's defaults. */
+export const RBD_STORE_OPTS = {
+  rbd_store_pool: str('images'),
+  rbd_store_user: str(''),
+  rbd_store_ceph_conf: str('/etc/ceph/ceph.conf'),
+  rbd_store_chunk_size: int(8, { min: 1, max: 1024 }), // MiB, a power of two: object order = log2(MiB) + 20
+  rbd_thin_provisioning: bool(false),
+  rados_connect_timeout: int(0, { min: 0 }), // seconds; 0 = imaged's own bounded default
+};
+export const RBD_STORE_IGNORED = ['rbd_store_keyring'];
+export function rbdStoreOptionNames(): string[] {
+  return [...Object.keys(RBD_STORE_OPTS), ...RBD_STORE_IGNORED];
+}
 
 export function fileStoreOptionNames(): string[] {
   return [...Object.keys(FILE_STORE_OPTS), ...FILE_STORE_SPECIAL, ...FILE_STORE_IGNORED];

@@ -12,8 +12,10 @@ import {
   FILE_STORE_OPTS,
   GLANCE_DEFAULT_DATADIR,
   GLANCE_STORE_TYPES,
+  RBD_STORE_OPTS,
   RESERVED_ID_PREFIX,
   STORE_COMMON_OPTS,
+  rbdStoreOptionNames,
   SUPPORTED_STORE_TYPES,
   fileStoreOptionNames,
 } from './schema.js';
@@ -70,6 +72,7 @@ function readSingle(r: OptionReader): StoreSelection {
     ...fileDefaults(),
   };
   if (type === 'file') Object.assign(store, readFileStore(r, section, GLANCE_DEFAULT_DATADIR));
+  if (type === 'rbd') Object.assign(store, readRbdStore(r, section));
   // `stores` (legacy list such as "file,http") is accepted and ignored: only the default store is served
   return { multiStore: false, stores: [store], defaultStore: store.id, storeSections: new Map() };
 }
@@ -118,7 +121,9 @@ function readMulti(r: OptionReader, backends: string): StoreSelection {
       ...fileDefaults(),
     };
     if (type === 'file') Object.assign(store, readFileStore(r, section, undefined));
-    storeSections.set(section, new Set([...Object.keys(STORE_COMMON_OPTS), ...fileStoreOptionNames()]));
+    if (type === 'rbd') Object.assign(store, readRbdStore(r, section));
+    const driverOpts = type === 'rbd' ? rbdStoreOptionNames() : fileStoreOptionNames();
+    storeSections.set(section, new Set([...Object.keys(STORE_COMMON_OPTS), ...driverOpts]));
     stores.push(store);
   }
 
@@ -201,6 +206,26 @@ function readFileStore(
     filePerm: decodeFilePerm(r, section, opts.filesystem_store_file_perm),
     chunkSize: opts.filesystem_store_chunk_size,
     thinProvisioning: opts.filesystem_thin_provisioning,
+  };
+}
+
+/** glance_store's rbd driver: pool, cephx user, ceph.conf, object size in MiB (a power of two). */
+function readRbdStore(r: OptionReader, section: string): Pick<StoreConfig, 'rbd' | 'thinProvisioning'> {
+  const o = r.readAll(section, RBD_STORE_OPTS);
+  const mib = o.rbd_store_chunk_size;
+  if ((mib & (mib - 1)) !== 0) {
+    r.error(section, 'rbd_store_chunk_size', `invalid value "${mib}": must be a power of two (MiB), e.g. 8 for 8 MiB objects`);
+  }
+  if (o.rbd_store_pool.trim() === '') r.error(section, 'rbd_store_pool', 'is empty: name the pool that holds the images');
+  return {
+    thinProvisioning: o.rbd_thin_provisioning,
+    rbd: {
+      pool: o.rbd_store_pool.trim(),
+      user: o.rbd_store_user.trim().replace(/^client\./, ''),
+      cephConf: o.rbd_store_ceph_conf.trim() === '' ? '/etc/ceph/ceph.conf' : path.resolve(o.rbd_store_ceph_conf.trim()),
+      order: Math.round(Math.log2(mib)) + 20,
+      connectTimeout: o.rados_connect_timeout > 0 ? o.rados_connect_timeout : 10,
+    },
   };
 }
 

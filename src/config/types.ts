@@ -21,8 +21,21 @@ export interface StoreConfig {
   filePerm: number;
   /** filesystem_store_chunk_size, bytes */
   chunkSize: number;
-  /** filesystem_thin_provisioning */
+  /** filesystem_thin_provisioning (file) or rbd_thin_provisioning (rbd) */
   thinProvisioning: boolean;
+  /** rbd store (glance_store's rbd driver options) */
+  rbd?: RbdStoreConfig;
+}
+
+export interface RbdStoreConfig {
+  pool: string;
+  /** cephx user without "client.", '' = librados default (admin) */
+  user: string;
+  cephConf: string;
+  /** object order: rbd_store_chunk_size MiB = 2^order bytes */
+  order: number;
+  /** seconds */
+  connectTimeout: number;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';

@@ -35,7 +35,7 @@ test('store types: unknown is fatal naming the option; known-but-unimplemented s
   const unknown = multi('a:file, b:floppy', base);
   assert.is(unknown.config, undefined);
   assert.match(msg(unknown, 'DEFAULT.enabled_backends'), 'unknown store type "floppy" of backend "b"');
-  assert.match(msg(multi('a:file, c:rbd', base), 'DEFAULT.enabled_backends'), 'store type "rbd" of backend "c" is not supported by imaged yet');
+  assert.match(msg(multi('a:file, c:swift', base), 'DEFAULT.enabled_backends'), 'store type "swift" of backend "c" is not supported by imaged yet');
   const unparsable = multi('a', base);
   assert.equal(errors(unparsable).map((p) => `${p.option}: ${p.message}`), ['DEFAULT.enabled_backends: invalid entry "a": expected id:type']);
   const single = loadText('[glance_store]\ndefault_store = floppy\n');
@@ -106,6 +106,19 @@ test('single-store: raw [glance_store] options are handed to the store', () => {
   const r = loadText('[glance_store]\nfilesystem_store_datadir = /srv/i\nrbd_store_pool = images\n');
   assert.equal(r.problems, []);
   assert.equal(r.config!.stores[0].options, { filesystem_store_datadir: '/srv/i', rbd_store_pool: 'images' });
+});
+
+
+test('rbd store: glance_store options with defaults; chunk size must be a power of two', () => {
+  const ok = multi('fast:rbd, local:file', '[glance_store]\ndefault_backend = fast\n[local]\nfilesystem_store_datadir = /srv/l\n[fast]\nrbd_store_user = client.glance\nrbd_store_ceph_conf = /etc/ceph/c.conf\nrbd_store_chunk_size = 4\n');
+  assert.equal(errors(ok), []);
+  const rbd = ok.config!.stores.find((s) => s.id === 'fast')!;
+  assert.equal(rbd.rbd, { pool: 'images', user: 'glance', cephConf: '/etc/ceph/c.conf', order: 22, connectTimeout: 10 });
+  const single = loadText('[glance_store]\ndefault_store = rbd\nrbd_store_pool = vms\n');
+  assert.is(single.config!.stores[0].rbd!.pool, 'vms');
+  assert.is(single.config!.stores[0].rbd!.order, 23);
+  const bad = multi('fast:rbd', '[glance_store]\ndefault_backend = fast\n[fast]\nrbd_store_chunk_size = 3\n');
+  assert.match(msg(bad, 'fast.rbd_store_chunk_size'), 'power of two');
 });
 
 test.run();
