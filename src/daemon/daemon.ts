@@ -16,7 +16,8 @@ export interface Daemon {
 /** Opens the catalog and stores, repairs what a crash left, then serves the API. */
 export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
   const catalog = new Catalog(config.imaged.stateDir);
-  const stores = storesFromConfig(config);
+  const stores = storesFromConfig(config, log);
+  for (const s of stores.all()) s.start?.();
   const svc = new ImageService(catalog, stores, {
     imageSizeCap: config.imageSizeCap,
     hashingAlgorithm: config.hashingAlgorithm,
@@ -24,6 +25,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     multiStore: config.multiStore,
     tagQuota: 128,
     propertyQuota: 128,
+    showMultipleLocations: config.showMultipleLocations,
   }, log);
   const requeued = await svc.recover();
   if (requeued) log.warn({ images: requeued }, 'uploads interrupted by the last stop were put back to queued');
@@ -83,6 +85,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
+      await Promise.all(stores.all().map((s) => s.stop?.()));
       await catalog.close();
     },
   };

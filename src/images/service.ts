@@ -23,6 +23,7 @@ export interface ServiceOptions {
   multiStore: boolean;
   tagQuota: number;
   propertyQuota: number;
+  showMultipleLocations: boolean;
 }
 
 /** Attributes a caller sets directly on the record (everything else is an extra property). */
@@ -129,9 +130,9 @@ export class ImageService {
   async patch(ctx: RequestContext, id: string, ops: PatchOp[]): Promise<ImageRecord> {
     const before = this.getModifiable(ctx, id, 'modify');
     if (ops.length === 0) return before;
+    if (ops.some((op) => op.path[0] === 'locations')) return this.patchLocations(ctx, before, ops);
     for (const op of ops) {
       const k = op.path[0];
-      if (k === 'locations') throw forbidden("It's not allowed to update locations of images in imaged; upload data instead.");
       checkSettable(k, { creating: false });
       if (op.op !== 'remove') validateAttribute(k, op.value);
       if ((k === 'disk_format' || k === 'container_format') && before.status !== 'queued') {
@@ -156,9 +157,56 @@ export class ImageService {
     });
   }
 
+  /**
+   * Registers data that already exists in a store (e.g. an RBD image written by Glance or `rbd import` +
+   * snap + protect) as the location of a queued image, as Glance does with show_multiple_locations.
+   */
+  private async patchLocations(ctx: RequestContext, img: ImageRecord, ops: PatchOp[]): Promise<ImageRecord> {
+    if (!this.o.showMultipleLocations) throw forbidden("It's not allowed to add locations if locations are invisible.");
+    if (ops.length !== 1 || ops[0].op !== 'add' || ops[0].path.length !== 2) {
+      throw badRequest('Only a single "add" of one location (path /locations/-) is supported');
+    }
+    if (img.status !== 'queued') throw conflict(`Locations can be added only to a queued image; image ${img.id} is ${img.status}`);
+    const v = ops[0].value as Record<string, unknown> | null;
+    if (typeof v !== 'object' || v === null || typeof v.url !== 'string') throw badRequest('A location needs a "url" string and a "metadata" object');
+    if (v.metadata !== undefined && (typeof v.metadata !== 'object' || v.metadata === null)) throw badRequest('Location "metadata" must be an object');
+    const url = v.url;
+    const store = this.stores.all().find((s) => s.owns?.(url));
+    if (!store) throw badRequest(`Invalid location: no enabled store can serve ${url}`);
+    const why = store.unavailableReason();
+    if (why) throw unavailable(`Store ${store.info.id} is not available: ${why}`);
+    const loc = { url, store: store.info.id, metadata: (v.metadata as Record<string, unknown>) ?? {} };
+    let size: number;
+    try {
+      const reader = await store.open(loc);
+      size = reader.size;
+      await reader.close();
+    } catch (e) {
+      if (e instanceof DataNotFoundError) throw badRequest(`Invalid location ${url}: ${e.message}`);
+      throw unavailable(`Store ${store.info.id} cannot open ${url}: ${(e as Error).message}`);
+    }
+    const vd = (v.validation_data ?? {}) as Record<string, unknown>;
+    for (const k of ['checksum', 'os_hash_algo', 'os_hash_value']) {
+      if (vd[k] !== undefined && typeof vd[k] !== 'string') throw badRequest(`validation_data.${k} must be a string`);
+    }
+    return this.catalog.update(img.id, (cur) => {
+      if (cur.status !== 'queued') throw conflict(`Image ${img.id} is ${cur.status}`);
+      cur.locations = [loc];
+      cur.size = size;
+      cur.status = 'active';
+      cur.checksum = (vd.checksum as string) ?? null;
+      cur.os_hash_algo = (vd.os_hash_algo as string) ?? null;
+      cur.os_hash_value = (vd.os_hash_value as string) ?? null;
+      cur.updated_at = isoNow();
+      return cur;
+    });
+  }
+
   async remove(ctx: RequestContext, id: string): Promise<void> {
     const img = this.getModifiable(ctx, id, 'delete');
     if (img.protected) throw forbidden(`Image ${id} is protected and cannot be deleted.`);
+    // Data in use (RBD clones behind VMs or volumes) blocks the delete before anything is removed.
+    for (const loc of img.locations) await this.checkNotInUse(loc);
     await this.catalog.remove(id);
     this.uploads.get(id)?.abort();
     for (const loc of img.locations) {
@@ -337,6 +385,18 @@ export class ImageService {
     throw new HttpError(410, `Image data of ${id} is missing from every store that should hold it`);
   }
 
+  private async checkNotInUse(loc: ImageRecord['locations'][number]) {
+    const store = this.stores.get(loc.store);
+    if (!store?.inUse) return;
+    let why: string | null;
+    try {
+      why = await store.inUse(loc);
+    } catch (e) {
+      throw unavailable(`Store ${loc.store} cannot check whether the image data is in use: ${(e as Error).message}`);
+    }
+    if (why) throw conflict(`Image data cannot be deleted: ${why}`);
+  }
+
   /** DELETE /v2/stores/{store}/{id}: drop one copy, never the last. */
   async deleteFromStore(ctx: RequestContext, storeId: string, id: string): Promise<void> {
     if (!this.o.multiStore) throw notFound('Multi backend is not supported at this site.');
@@ -347,12 +407,17 @@ export class ImageService {
     const loc = img.locations.find((l) => l.store === storeId);
     if (!loc) throw notFound(`Image ${id} is not present in store ${storeId}`);
     if (img.locations.length === 1) throw forbidden('Cannot delete image data from the only store containing image data. Consider deleting the image instead.');
+    await this.checkNotInUse(loc);
     await this.catalog.update(id, (cur) => {
       cur.locations = cur.locations.filter((l) => l.store !== storeId);
       cur.updated_at = isoNow();
       return cur;
     });
-    await store.delete(loc);
+    try {
+      await store.delete(loc);
+    } catch (e) {
+      this.log.warn({ err: e, image: id, url: loc.url }, 'could not delete image data; it is left behind');
+    }
   }
 
   /** At start: an upload that was in flight when the daemon died never finished, so the image is queued again. */

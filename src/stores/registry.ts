@@ -1,5 +1,7 @@
 import type { Config } from '../config/index.js';
+import type { Logger } from 'pino';
 import { FileStore } from './file.js';
+import { RbdStore } from './rbd.js';
 import type { Store } from './types.js';
 
 /** The stores the config enables, by backend id. */
@@ -18,13 +20,18 @@ export class StoreRegistry {
   }
 }
 
-export function storesFromConfig(config: Config): StoreRegistry {
+export function storesFromConfig(config: Config, log: Logger): StoreRegistry {
   const reg = new StoreRegistry(config.defaultStore);
   for (const s of config.stores) {
     if (s.type === 'file') {
       reg.add(new FileStore({
         id: s.id, description: s.description, weight: s.weight, isDefault: s.isDefault,
         datadir: s.datadir!, filePerm: s.filePerm, chunkSize: s.chunkSize, thinProvisioning: s.thinProvisioning,
+      }));
+    } else if (s.type === 'rbd' && s.rbd) {
+      reg.add(new RbdStore({
+        id: s.id, description: s.description, weight: s.weight, isDefault: s.isDefault, ...s.rbd,
+        thinProvisioning: s.thinProvisioning, log,
       }));
     } else {
       throw new Error(`store type ${s.type} (store ${s.id}) is not supported yet`);

@@ -39,7 +39,17 @@ export interface Store {
   delete(location: ImageLocation): Promise<void>;
   /** Removes leftovers of writes interrupted by a crash. */
   cleanupIncomplete(): Promise<number>;
+  /** Why the data at `location` cannot be deleted now (e.g. RBD clones use it), or null. */
+  inUse?(location: ImageLocation): Promise<string | null>;
+  /** Does this store hold data at `url`? Used to register existing data as a location. */
+  owns?(url: string): boolean;
+  /** Connects in the background; the daemon does not wait for it. */
+  start?(): void;
+  stop?(): Promise<void>;
 }
+
+/** The data is in use (an RBD snapshot has clones): the API answers 409 and removes nothing. */
+export class InUseError extends Error {}
 
 /** The store has no room: the API answers 413 as Glance does. */
 export class StorageFullError extends Error {}
