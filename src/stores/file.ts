@@ -58,6 +58,7 @@ export class FileStore implements Store {
     const fh = await fsp.open(tmpPath, 'wx', mode);
     if (this.o.filePerm) await fh.chmod(this.o.filePerm); // umask must not narrow an explicit perm
     let pos = 0;
+    let tail: Promise<void> = Promise.resolve();
     let closed = false;
     const close = async () => {
       if (!closed) {
@@ -67,24 +68,28 @@ export class FileStore implements Store {
     };
     const datadir = this.o.datadir;
     const storeId = this.o.id;
-    return {
-      async write(chunk: Buffer) {
-        // Calls may overlap (the ingest keeps several slots in flight): claim the offset now, pwrite there.
-        let at = pos;
-        pos += chunk.length;
-        let off = 0;
-        while (off < chunk.length) {
-          try {
-            const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, at);
-            off += bytesWritten;
-            at += bytesWritten;
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code === 'ENOSPC' || (e as NodeJS.ErrnoException).code === 'EDQUOT') {
-              throw new StorageFullError(`Image storage media is full: ${datadir}`);
-            }
-            throw e;
-          }
+    const writeAll = async (chunk: Buffer, at: number) => {
+      let off = 0;
+      while (off < chunk.length) {
+        try {
+          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, at + off);
+          off += bytesWritten;
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOSPC' || code === 'EDQUOT') throw new StorageFullError(`Image storage media is full: ${datadir}`);
+          throw e;
         }
+      }
+    };
+    return {
+      write(chunk: Buffer) {
+        // One pwrite at a time: concurrent writes to one file contend on the inode lock and burn CPU
+        // spinning (measured: ~2.7 CPU-s/GiB with 4 in flight); the hashers still overlap with the write.
+        const at = pos;
+        pos += chunk.length;
+        const p = tail.then(() => writeAll(chunk, at));
+        tail = p.catch(() => {});
+        return p;
       },
       async commit(): Promise<ImageLocation> {
         try {
