@@ -1,0 +1,134 @@
+// Turns the per-run TSVs of bench/download.sh and bench/upload.sh into tables.
+//   node report.mjs download RESULTS.tsv [SUMMARY_FILE]
+//   node report.mjs upload RESULTS.tsv IDLE_PROBE.json [SUMMARY_FILE]
+// MB = 10^6 bytes; GiB = 2^30 bytes. Lines starting with "TARGET" are also appended to SUMMARY_FILE.
+import { appendFileSync, readFileSync } from 'node:fs';
+
+const GIB = 2 ** 30;
+const TARGET_DL_THROUGHPUT = 0.95; // imaged/nginx, at least
+const TARGET_DL_CPU = 1.5; // imaged/nginx CPU-s per GiB, at most
+const TARGET_UL_MBPS = 300;
+
+const [mode, file, ...rest] = process.argv.slice(2);
+
+function readTsv(path) {
+  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const cols = head.split('\t');
+  return lines.filter(Boolean).map((l) => {
+    const v = l.split('\t');
+    return Object.fromEntries(cols.map((c, i) => [c, /^-?[0-9.]+$/.test(v[i]) ? Number(v[i]) : v[i]]));
+  });
+}
+
+function median(xs) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const pad = (s, n) => String(s).padStart(n);
+const out = (s = '') => console.log(s);
+const summary = [];
+
+function table(header, rows) {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  out(header.map((h, i) => pad(h, w[i])).join('  '));
+  out(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const r of rows) out(r.map((c, i) => pad(c, w[i])).join('  '));
+}
+
+if (mode === 'download') {
+  const [summaryFile] = rest;
+  const runs = readTsv(file).map((r) => ({
+    ...r,
+    mbps: r.bytes / r.secs / 1e6,
+    cpuPerGib: r.cpu_s / (r.bytes / GIB),
+    pairPerGib: (r.cpu_s + r.client_cpu_s) / (r.bytes / GIB),
+    otherCores: r.other_cpu_s / r.secs,
+    kibPerCall: r.write_calls ? r.bytes / r.write_calls / 1024 : NaN,
+  }));
+  const conns = [...new Set(runs.map((r) => r.c))];
+  out('DOWNLOAD: server-side bytes (/proc/PID/io wchar, counts sendfile) and server CPU (utime+stime: nginx master+workers,');
+  out('imaged node process incl. all threads); medians over rounds; ratio = median of the per-round imaged/nginx ratios');
+  out();
+  const rows = [];
+  const diag = [];
+  const verdicts = [];
+  for (const c of conns) {
+    const by = (s) => runs.filter((r) => r.c === c && r.server === s);
+    const ng = by('nginx');
+    const im = by('imaged');
+    const pairs = ng.map((n) => [n, im.find((i) => i.round === n.round)]).filter(([, i]) => i);
+    const ratio = (k) => median(pairs.map(([n, i]) => i[k] / n[k]));
+    const med = (rs, k) => median(rs.map((r) => r[k]));
+    const thrRatio = ratio('mbps');
+    const cpuRatio = ratio('cpuPerGib');
+    const errs = [...ng, ...im].reduce((a, r) => a + (Number(r.sock_errors) || 0) + (Number(r.non2xx) || 0), 0);
+    const okThr = thrRatio >= TARGET_DL_THROUGHPUT;
+    const okCpu = cpuRatio <= TARGET_DL_CPU;
+    verdicts.push({ c, thrRatio, cpuRatio, okThr, okCpu });
+    rows.push([
+      c, pairs.length,
+      f(med(ng, 'mbps')), f(med(im, 'mbps')), f(thrRatio, 3), okThr ? 'PASS' : 'FAIL',
+      f(med(ng, 'cpuPerGib'), 3), f(med(im, 'cpuPerGib'), 3), f(cpuRatio, 3), okCpu ? 'PASS' : 'FAIL',
+    ]);
+    diag.push([
+      c, f(med(ng, 'pairPerGib'), 3), f(med(im, 'pairPerGib'), 3), f(ratio('pairPerGib'), 3),
+      f(med(ng, 'kibPerCall')), f(med(im, 'kibPerCall')), f(Math.max(...ng.map((r) => r.otherCores), ...im.map((r) => r.otherCores)), 2), errs,
+    ]);
+  }
+  table(['c', 'rounds', 'nginx MB/s', 'imaged MB/s', 'ratio', '>=0.95x', 'nginx CPU-s/GiB', 'imaged CPU-s/GiB', 'ratio', '<=1.5x'], rows);
+  out();
+  out('diagnostics: server+wrk CPU-s/GiB does not care which side loopback softirqs get charged to; KiB/call = bytes per');
+  out('write-type syscall (sendfile/write/writev, syscw); other load = CPUs busy with anything else (/proc/stat), worst run');
+  table(['c', 'server+wrk CPU-s/GiB nginx', 'imaged', 'ratio', 'KiB/call nginx', 'imaged', 'other load (CPUs)', 'wrk errors'], diag);
+  const busiest = Math.max(...runs.map((r) => r.otherCores));
+  if (busiest > 0.25) {
+    out(`WARNING: other processes kept up to ${f(busiest, 2)} of the CPUs busy during some runs: numbers are noisy, re-run on a quiet box`);
+  }
+  out();
+  out(`targets (issue): download >= ${TARGET_DL_THROUGHPUT}x nginx throughput and <= ${TARGET_DL_CPU}x its CPU/GiB at every c`);
+  for (const v of verdicts) {
+    const s = `TARGET download c=${v.c}: throughput ${f(v.thrRatio, 3)}x nginx (>= ${TARGET_DL_THROUGHPUT}) ${v.okThr ? 'PASS' : 'FAIL'}; CPU/GiB ${f(v.cpuRatio, 3)}x nginx (<= ${TARGET_DL_CPU}) ${v.okCpu ? 'PASS' : 'FAIL'}`;
+    out(s);
+    summary.push(s);
+  }
+  if (summaryFile) appendFileSync(summaryFile, summary.join('\n') + '\n');
+} else if (mode === 'upload') {
+  const [idlePath, summaryFile] = rest;
+  const runs = readTsv(file).map((r) => ({
+    ...r, mbps: r.bytes / r.secs / 1e6, cpuPerGib: r.cpu_s / (r.bytes / GIB), otherCores: r.other_cpu_s / r.secs,
+  }));
+  const idle = JSON.parse(readFileSync(idlePath, 'utf8'));
+  out('UPLOAD: curl -T (1 GiB) per round; MB/s = bytes / curl time_total; CPU = imaged node process utime+stime (all threads:');
+  out('md5 + sha512 hash workers, xxh3, file writes); other load = CPUs busy with anything else; event-loop probe = GET /healthcheck every 10 ms on one keep-alive connection');
+  out();
+  const rows = runs.map((r) => [
+    r.round, f(r.mbps), f(r.cpu_s, 2), f(r.cpuPerGib, 3), f(r.client_cpu_s, 2), f(r.otherCores, 2), r.probe_n, f(r.p50, 2), f(r.p99, 2), f(r.max, 2), r.probe_errors, r.verified,
+  ]);
+  rows.push(['idle', '', '', '', '', '', idle.n, f(idle.p50, 2), f(idle.p99, 2), f(idle.max, 2), idle.errors, '']);
+  rows.push([
+    'median', f(median(runs.map((r) => r.mbps))), f(median(runs.map((r) => r.cpu_s)), 2), f(median(runs.map((r) => r.cpuPerGib)), 3), f(median(runs.map((r) => r.client_cpu_s)), 2), '', '',
+    f(median(runs.map((r) => r.p50)), 2), f(median(runs.map((r) => r.p99)), 2), f(Math.max(...runs.map((r) => r.max)), 2) + ' (max)', '', '',
+  ]);
+  table(['round', 'MB/s', 'CPU-s', 'CPU-s/GiB', 'curl CPU-s', 'other load (CPUs)', 'probes', 'p50 ms', 'p99 ms', 'max ms', 'probe errs', 'image check'], rows);
+  const busiest = Math.max(...runs.map((r) => r.otherCores));
+  if (busiest > 0.25) {
+    out(`WARNING: other processes kept up to ${f(busiest, 2)} of the CPUs busy during some uploads: numbers are noisy, re-run on a quiet box`);
+  }
+  out();
+  const med = median(runs.map((r) => r.mbps));
+  const min = Math.min(...runs.map((r) => r.mbps));
+  const s = `TARGET upload: median ${f(med)} MB/s (min ${f(min)}) >= ${TARGET_UL_MBPS} MB/s ${med >= TARGET_UL_MBPS ? 'PASS' : 'FAIL'}; ` +
+    `event loop during upload p99 ${f(median(runs.map((r) => r.p99)), 2)} ms / max ${f(Math.max(...runs.map((r) => r.max)), 2)} ms ` +
+    `(idle p99 ${f(idle.p99, 2)} ms); all images verified: ${runs.every((r) => r.verified === 'ok') ? 'yes' : 'NO'}`;
+  out(`target (issue): upload >= ${TARGET_UL_MBPS} MB/s`);
+  out(s);
+  summary.push(s);
+  if (summaryFile) appendFileSync(summaryFile, summary.join('\n') + '\n');
+} else {
+  console.error('usage: report.mjs download RESULTS.tsv [SUMMARY] | upload RESULTS.tsv IDLE.json [SUMMARY]');
+  process.exit(2);
+}

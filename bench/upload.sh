@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Upload benchmark: curl -T a 1 GiB file into a fresh imaged image ROUNDS times. Per run: MB/s, imaged
+# CPU-s/GiB (md5 + sha512 + xxh3 are all computed by imaged during the upload) and event-loop
+# responsiveness (GET /healthcheck every 10 ms, keep-alive) during the upload vs idle. Each image is
+# checked afterwards (active, size, checksum = md5sum, os_hash_value = sha512sum), then deleted.
+#   ROUNDS=3 bench/upload.sh
+# Env: ROUNDS, IDLE_SECS (idle probe, default 5), BENCH_FILE (reuse a file), BENCH_TMPDIR (scratch),
+#      SUMMARY_OUT (append the PASS/FAIL line there, for run.sh).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ROUNDS=${ROUNDS:-3}
+IDLE_SECS=${IDLE_SECS:-5}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
+[[ $IDLE_SECS =~ ^[1-9][0-9]*$ ]] || die "IDLE_SECS must be a positive integer, got '$IDLE_SECS'"
+
+need_pkg curl curl
+need_node
+bench_init upload
+
+echo "== imaged upload benchmark: curl -T 1 GiB, $ROUNDS rounds =="
+machine_note
+build_note
+
+bench_file
+FILE_SHA512=$(sha512sum "$FILE" | cut -d' ' -f1)
+start_imaged
+cat "$FILE" >/dev/null # the source file comes from the page cache, so the client side is cheap
+
+PROBE_URL=$IMAGED_URL/healthcheck
+echo "idle event-loop baseline: ${IDLE_SECS}s of GET /healthcheck every 10 ms"
+IDLE_JSON=$BENCH_TMP/probe-idle.json
+timeout $((IDLE_SECS + 30)) node "$BENCH_DIR/probe.mjs" "$PROBE_URL" --seconds "$IDLE_SECS" >"$IDLE_JSON" ||
+  die "idle probe failed"
+echo "  idle: $(cat "$IDLE_JSON")"
+
+RESULTS=$BENCH_TMP/upload.tsv
+printf 'round\tbytes\tsecs\tcpu_s\tclient_cpu_s\tother_cpu_s\tprobe_n\tp50\tp99\tmax\tprobe_errors\tverified\n' >"$RESULTS"
+
+PROBE_PID=
+stop_probe() {
+  kill -TERM "$PROBE_PID" 2>/dev/null || true
+  wait "$PROBE_PID" || die "event-loop probe failed"
+  forget_pid "$PROBE_PID"
+  PROBE_PID=
+}
+
+for ((r = 1; r <= ROUNDS; r++)); do
+  id=$(create_image)
+  pout=$BENCH_TMP/probe-$r.json
+  node "$BENCH_DIR/probe.mjs" "$PROBE_URL" >"$pout" &
+  PROBE_PID=$!
+  BENCH_PIDS+=("$PROBE_PID")
+  sleep 0.3 # probe connected and ticking
+  before=$(proc_snap "$IMAGED_PID")
+  m0=$(machine_ticks)
+  measure_cmd curl -sS --max-time 900 -o "$BENCH_TMP/put-$r.body" -w '%{http_code} %{time_total} %{size_upload}' \
+    -T "$FILE" -H 'Content-Type: application/octet-stream' "$IMAGED_URL/v2/images/$id/file"
+  m1=$(machine_ticks)
+  after=$(proc_snap "$IMAGED_PID")
+  stop_probe
+  probe=$(<"$pout")
+  [[ -n $probe ]] || die "event-loop probe printed nothing"
+  ((CMD_RC == 0)) || die "curl upload (round $r) failed with status $CMD_RC: $CMD_OUT"
+  read -r code secs sent <<<"$CMD_OUT"
+  [[ $code == 204 ]] || die "upload (round $r) answered HTTP $code: $(head -c 500 "$BENCH_TMP/put-$r.body")"
+  [[ $sent == "$FILE_SIZE" ]] || die "curl sent $sent bytes, not $FILE_SIZE"
+  imaged_assert_alive
+
+  # The stored image must be the file we sent.
+  verified=ok
+  status=$(image_field "$id" status)
+  size=$(image_field "$id" size)
+  checksum=$(image_field "$id" checksum)
+  os_hash=$(image_field "$id" os_hash_value)
+  [[ $status == active ]] || { verified=FAIL; note "round $r: image status '$status', expected active"; }
+  [[ $size == "$FILE_SIZE" ]] || { verified=FAIL; note "round $r: image size '$size', expected $FILE_SIZE"; }
+  [[ $checksum == "$FILE_MD5" ]] || { verified=FAIL; note "round $r: checksum '$checksum' != md5sum $FILE_MD5"; }
+  [[ $os_hash == "$FILE_SHA512" ]] || { verified=FAIL; note "round $r: os_hash_value '${os_hash:0:16}...' != sha512sum ${FILE_SHA512:0:16}..."; }
+
+  read -r bt _ <<<"$before"
+  read -r at _ <<<"$after"
+  cpu=$(awk -v d=$((at - bt)) -v h="$CLK_TCK" 'BEGIN { printf "%.2f", d / h }')
+  ccpu=$(ticks_to_s "$CMD_TICKS")
+  ocpu=$(ticks_to_s $((m1 - m0 - (at - bt) - CMD_TICKS)))
+  row=$(node -e '
+    const p = JSON.parse(process.argv[1]);
+    const [r, bytes, secs, cpu, ccpu, ocpu, v] = process.argv.slice(2);
+    console.log([r, bytes, secs, cpu, ccpu, ocpu, p.n, p.p50, p.p99, p.max, p.errors, v].join("\t"));' \
+    "$probe" "$r" "$FILE_SIZE" "$secs" "$cpu" "$ccpu" "$ocpu" "$verified")
+  echo "$row" >>"$RESULTS"
+  awk -F'\t' '{ printf "  round %s: %4.0f MB/s  CPU-s imaged %5.2f (%.2f/GiB) curl %4.2f other %4.2f  event loop p50 %s ms p99 %s ms max %s ms (%s probes, %s errors)  image %s\n",
+    $1, $2 / $3 / 1e6, $4, $4 / ($2 / 1073741824), $5, $6, $8, $9, $10, $7, $11, $12 }' <<<"$row"
+
+  # Free the space before the next round.
+  dcode=$(curl -sS -m 60 -o /dev/null -w '%{http_code}' -X DELETE "$IMAGED_URL/v2/images/$id") || die "DELETE failed"
+  [[ $dcode == 204 ]] || note "DELETE /v2/images/$id answered $dcode"
+  sleep 1
+done
+
+if grep -q '"level":[4-6]' "$IMAGED_LOG" 2>/dev/null; then
+  note "imaged logged warnings/errors during the run:"
+  grep '"level":[4-6]' "$IMAGED_LOG" | tail -n 5 >&2
+fi
+
+echo
+node "$BENCH_DIR/report.mjs" upload "$RESULTS" "$IDLE_JSON" ${SUMMARY_OUT:+"$SUMMARY_OUT"}
+if grep -qv $'\tok$' <(tail -n +2 "$RESULTS"); then
+  die "at least one uploaded image did not verify (see above)"
+fi
