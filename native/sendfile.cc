@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -292,6 +293,11 @@ bool SettleIfFinal(Job* j, Pumped r, int err, bool from_js) {
 
 void RaWork(uv_work_t* w) {
   Job* j = static_cast<Job*>(w->data);
+  // Warm files are the common case: if the window's last byte is already in the page cache (a non-blocking
+  // 1-byte read succeeds), skip the fadvise, whose page-cache walk cost ~10% of the send CPU on hot files.
+  char probe;
+  struct iovec iov = {&probe, 1};
+  if (preadv2(j->file, &iov, 1, static_cast<off_t>(j->ra_off + j->ra_len - 1), RWF_NOWAIT) == 1) return;
   posix_fadvise(j->file, static_cast<off_t>(j->ra_off),
                 static_cast<off_t>(j->ra_len), POSIX_FADV_WILLNEED);
 }
