@@ -68,6 +68,10 @@ export function formatEffectiveConfig(config: Config): string {
     ['show_multiple_locations', d.showMultipleLocations],
     ['hashing_algorithm', d.hashingAlgorithm],
     ['enabled_import_methods', DEFAULT_OPTS.enabled_import_methods.format(d.enabledImportMethods)],
+    // in edge mode an unset image_cache_dir defaults to state_dir/cache; writing it out keeps the round trip exact
+    ['image_cache_dir', d.cache.dir ?? ''],
+    ['image_cache_max_size', d.cache.maxSize],
+    ['image_cache_stall_time', d.cache.stallTime],
     ...(d.multiStore ? [['enabled_backends', d.stores.map((s) => `${s.id}:${s.type}`).join(', ')] as [string, string]] : []),
   ]);
 
@@ -97,6 +101,11 @@ export function formatEffectiveConfig(config: Config): string {
     ['log_level', i.logLevel],
     ['sendfile', i.sendfile],
     ['hash_in_workers', i.hashWorkers],
+    ['upstream', i.upstream ?? ''],
+    ['upstream_grace_period', i.upstreamGracePeriod],
+    ['upstream_timeout', i.upstreamTimeout],
+    ['cache_prefetch_workers', d.cache.prefetchWorkers],
+    ['cache_hard_max_size', d.cache.hardMaxSize],
   ]);
 
   return [head, defaults, ...storeSections, imaged].join('\n\n') + '\n';

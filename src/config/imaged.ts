@@ -25,7 +25,27 @@ export function readImaged(r: OptionReader, glanceDebug: boolean): ImagedOptions
     logLevel: r.isSet('imaged', 'log_level') ? (o.log_level as LogLevel) : glanceDebug ? 'debug' : 'info',
     sendfile: o.sendfile,
     hashWorkers: o.hash_in_workers,
+    upstream: readUpstream(r, o.upstream),
+    upstreamGracePeriod: o.upstream_grace_period,
+    upstreamTimeout: o.upstream_timeout,
   };
+}
+
+function readUpstream(r: OptionReader, raw: string): string | null {
+  const v = raw.trim();
+  if (!v) return null;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    r.error('imaged', 'upstream', `invalid value "${v}": expected a URL such as http://glance-api:9292`);
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    r.error('imaged', 'upstream', `invalid value "${v}": only http:// and https:// upstreams are supported`);
+    return null;
+  }
+  return v.replace(/\/+$/, '');
 }
 
 const NOT_YET = 'keystone authentication is not supported by imaged yet';

@@ -4,7 +4,8 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { readImaged } from './imaged.js';
 import { OptionReader } from './reader.js';
-import { DEFAULT_OPTS, IMPORT_METHODS } from './schema.js';
+import path from 'node:path';
+import { DEFAULT_OPTS, IMAGED_OPTS, IMPORT_METHODS } from './schema.js';
 import { readSources } from './sources.js';
 import { readStores } from './stores.js';
 import type { Config, ConfigProblem, LoadResult } from './types.js';
@@ -50,8 +51,23 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
     stores: sel.stores,
     defaultStore: sel.defaultStore,
     imaged,
+    cache: {
+      dir: d.image_cache_dir.trim() ? path.resolve(d.image_cache_dir.trim()) : imaged.upstream ? path.join(imaged.stateDir, 'cache') : null,
+      maxSize: d.image_cache_max_size,
+      hardMaxSize: cacheHard(r, d.image_cache_max_size),
+      stallTime: d.image_cache_stall_time,
+      prefetchWorkers: r.readAll('imaged', { cache_prefetch_workers: IMAGED_OPTS.cache_prefetch_workers }).cache_prefetch_workers,
+    },
     sources,
     embeddedDefault: false,
   };
   return problems.some((p) => p.level === 'error') ? { problems } : { config, problems };
+}
+
+/** The hard limit defaults to 1.5 × the soft one and may not be below it. */
+function cacheHard(r: OptionReader, soft: number): number {
+  const hard = r.readAll('imaged', { cache_hard_max_size: IMAGED_OPTS.cache_hard_max_size }).cache_hard_max_size;
+  if (hard === 0) return Math.floor(soft * 1.5);
+  if (hard < soft) r.error('imaged', 'cache_hard_max_size', `${hard} is below image_cache_max_size (${soft}); the hard limit must be at least the soft one`);
+  return hard;
 }

@@ -28,6 +28,10 @@ export const DEFAULT_OPTS = {
   hashing_algorithm: str('sha512'),
   enabled_import_methods: list(['glance-direct', 'web-download', 'copy-image'], { bracketed: true }),
   debug: bool(false),
+  // Glance's cache options; the cache is on when image_cache_dir is set (or in edge mode).
+  image_cache_dir: str(''),
+  image_cache_max_size: int(10737418240, { min: 0 }),
+  image_cache_stall_time: int(86400, { min: 1 }),
 };
 /** [DEFAULT] options read by other modules (stores, auth), not through DEFAULT_OPTS */
 export const DEFAULT_SPECIAL = ['enabled_backends', 'auth_strategy'];
@@ -44,6 +48,12 @@ export const IMAGED_OPTS = {
   log_level: str('info', { choices: LOG_LEVELS }),
   sendfile: bool(true),
   hash_in_workers: bool(true),
+  // Edge mode: serve the Images API of this upstream (a Glance or another imaged), caching image data here.
+  upstream: str(''),
+  upstream_grace_period: int(300, { min: 0 }), // s: cached images whose metadata was seen this recently survive an upstream outage
+  upstream_timeout: int(30, { min: 1 }), // s per upstream request (until the response headers)
+  cache_prefetch_workers: int(2, { min: 1, max: 64 }),
+  cache_hard_max_size: int(0, { min: 0 }), // bytes; 0 = 1.5 × image_cache_max_size. Fills beyond it are refused
 };
 
 /** Options of every store section in multi-store mode. */
@@ -70,8 +80,8 @@ export const DEFAULT_IGNORED = new Set(
   control_exchange data_api default_log_levels default_publisher_id delayed_delete digest_algorithm
   disabled_notifications do_secure_hash enable_image_import enable_v1_api enable_v1_registry
   enable_v2_api enable_v2_registry enforce_secure_rbac executor_thread_pool_size fatal_deprecations
-  http_keepalive http_retries image_cache_dir image_cache_driver image_cache_max_size
-  image_cache_sqlite_db image_cache_stall_time image_location_quota image_member_quota
+  http_keepalive http_retries image_cache_driver
+  image_cache_sqlite_db image_location_quota image_member_quota
   image_property_quota image_tag_quota instance_format instance_uuid_format key_file
   limit_param_default location_strategy max_header_line max_request_id_length
   metadata_encryption_key node_staging_uri owner_is_tenant pipe_handle property_protection_file

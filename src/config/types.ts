@@ -63,6 +63,25 @@ export interface ImagedOptions {
   sendfile: boolean;
   /** [imaged] hash_in_workers */
   hashWorkers: boolean;
+  /** [imaged] upstream: edge mode when set (base URL, no trailing slash) */
+  upstream: string | null;
+  /** [imaged] upstream_grace_period, seconds */
+  upstreamGracePeriod: number;
+  /** [imaged] upstream_timeout, seconds */
+  upstreamTimeout: number;
+}
+
+export interface CacheConfig {
+  /** [DEFAULT] image_cache_dir (absolute); null = no cache */
+  dir: string | null;
+  /** [DEFAULT] image_cache_max_size, bytes: pruning keeps the cache under it */
+  maxSize: number;
+  /** [imaged] cache_hard_max_size, bytes: a fill that would pass it is refused (served uncached) */
+  hardMaxSize: number;
+  /** [DEFAULT] image_cache_stall_time, seconds without progress before a fill is abandoned */
+  stallTime: number;
+  /** [imaged] cache_prefetch_workers */
+  prefetchWorkers: number;
 }
 
 export interface Config {
@@ -83,6 +102,7 @@ export interface Config {
   /** id of the default store */
   defaultStore: string;
   imaged: ImagedOptions;
+  cache: CacheConfig;
   /** files actually read, in order (absolute paths) */
   sources: string[];
   embeddedDefault: boolean;

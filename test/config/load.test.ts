@@ -72,6 +72,9 @@ test('single store in the install-guide shape, with every [imaged] option', () =
     logLevel: 'warn',
     sendfile: false,
     hashWorkers: false,
+    upstream: null,
+    upstreamGracePeriod: 300,
+    upstreamTimeout: 30,
   });
 });
 
@@ -232,6 +235,23 @@ test('unknown options warn only in sections imaged interprets', () => {
 test('state_dir must not be a store datadir', () => {
   const r = loadText('[glance_store]\nfilesystem_store_datadir = /srv/x\n[imaged]\nstate_dir = /srv/x/\n');
   assert.match(find(r, 'imaged.state_dir')!.message, 'also a store');
+});
+
+test('cache and edge options: defaults, glance names, edge default cache dir, bad upstream', () => {
+  const plain = loadText('[glance_store]\ndefault_store = file\nfilesystem_store_datadir = /srv/i\n');
+  assert.is(plain.config!.cache.dir, null);
+  assert.is(plain.config!.cache.maxSize, 10737418240);
+  assert.is(plain.config!.cache.stallTime, 86400);
+  const c = loadText('[DEFAULT]\nimage_cache_dir = /srv/cache\nimage_cache_max_size = 1000\nimage_cache_stall_time = 30\n[imaged]\nstate_dir = /srv/st\ncache_prefetch_workers = 3\n');
+  assert.equal(c.config!.cache, { dir: '/srv/cache', maxSize: 1000, hardMaxSize: 1500, stallTime: 30, prefetchWorkers: 3 });
+  const edge = loadText('[imaged]\nstate_dir = /srv/st\nupstream = http://glance:9292/\n');
+  assert.is(edge.config!.imaged.upstream, 'http://glance:9292');
+  assert.is(edge.config!.cache.dir, '/srv/st/cache');
+  const bad = loadText('[imaged]\nupstream = ftp://x\n');
+  assert.is(bad.config, undefined);
+  assert.ok(bad.problems.some((p) => p.option === 'imaged.upstream'));
+  const hard = loadText('[DEFAULT]\nimage_cache_max_size = 1000\n[imaged]\ncache_hard_max_size = 10\n');
+  assert.ok(hard.problems.some((p) => p.option === 'imaged.cache_hard_max_size'));
 });
 
 test.run();
