@@ -7,6 +7,8 @@ import type { StoreRegistry } from '../stores/registry.js';
 import { imageSchema, imagesSchema, memberSchema, membersSchema } from '../images/schema.js';
 import { HttpError, renderError } from '../util/errors.js';
 import { dataApi } from './data.js';
+import { cacheApi } from './cache.js';
+import type { ImageCache } from '../cache/cache.js';
 import type { Env } from './env.js';
 import { imagesApi } from './images.js';
 import { infoApi } from './info.js';
@@ -21,6 +23,7 @@ export interface AppOptions {
   sendfile: boolean;
   isReady: () => boolean;
   log: Logger;
+  cache: ImageCache | null;
 }
 
 export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOptions) {
@@ -69,7 +72,18 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
   app.get('/v2/schemas/members', (c) => c.json(membersSchema));
 
   const storeIds = stores.all().map((s) => s.info.id);
-  app.route('/v2/images', dataApi(svc, { sendfile: o.sendfile, log: o.log }));
+  app.route('/v2/images', dataApi(svc, { sendfile: o.sendfile, log: o.log, cache: o.cache }));
+  if (o.cache) {
+    app.route('/v2/cache', cacheApi(o.cache, {
+      canSeeImage: async (id, c) => {
+        try {
+          return svc.downloadable(c.get('ctx'), id) !== null;
+        } catch {
+          return false;
+        }
+      },
+    }));
+  }
   app.route('/v2/images', imagesApi(svc, {
     showDirectUrl: o.showDirectUrl, showMultipleLocations: o.showMultipleLocations, multiStore: o.multiStore,
     importMethods: o.importMethods, storeIds,

@@ -1,18 +1,17 @@
 import { Hono } from 'hono';
-import { pipeline } from 'node:stream/promises';
-import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from 'pino';
 import type { ImageService } from '../images/service.js';
-import type { StoreReader } from '../stores/types.js';
+import type { ImageCache } from '../cache/cache.js';
 import { HttpError } from '../util/errors.js';
-import { parseRange } from '../util/range.js';
-import { SendfileUnsupportedError, sendFileResponse, sendfileAvailable } from '../native/sendfile.js';
+import { sendfileAvailable } from '../native/sendfile.js';
+import { serveBytes } from './serve.js';
 import type { Env } from './env.js';
 
 export interface DataApiOptions {
   sendfile: boolean;
   log: Logger;
+  cache: ImageCache | null;
 }
 
 /** Image bytes: PUT streams into a store, GET serves them (sendfile(2) from files, a stream otherwise). */
@@ -38,26 +37,19 @@ export function dataApi(svc: ImageService, o: DataApiOptions) {
   app.get('/:id/file', async (c) => {
     // Hono routes HEAD to GET handlers; Glance answers 405 for HEAD on /file.
     if (c.req.method === 'HEAD') throw new HttpError(405, 'The method HEAD is not allowed for this resource.', { Allow: 'GET, PUT' });
-    const opened = await svc.openData(c.get('ctx'), c.req.param('id'));
-    if (!opened) return c.body(null, 204);
-    const { img, reader } = opened;
-    let range;
-    try {
-      range = parseRange(c.req.header('range'), c.req.header('content-range'), reader.size);
-    } catch (e) {
-      await reader.close();
-      throw e;
+    const ctx = c.get('ctx');
+    const img = svc.downloadable(ctx, c.req.param('id'));
+    if (!img) return c.body(null, 204);
+    const serve = { sendfile: useSendfile, log: o.log, checksum: img.checksum, requestId: ctx.requestId, imageId: img.id };
+    // Images that live in a remote store (RBD) go through the node's cache: one read per node, zero-copy after.
+    if (o.cache && svc.isRemote(img)) {
+      const cached = await o.cache.open(img, () => svc.openStream(img));
+      if (cached) {
+        await serveBytes(c, cached, serve);
+        return RESPONSE_ALREADY_SENT;
+      }
     }
-    const start = range ? range.start : 0;
-    const length = range ? range.end - range.start + 1 : reader.size;
-    const headers: Record<string, string | number> = {
-      'Content-Type': 'application/octet-stream',
-      'Content-Length': length,
-      'x-openstack-request-id': c.get('ctx').requestId,
-    };
-    if (img.checksum) headers['Content-MD5'] = img.checksum;
-    if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${reader.size}`;
-    await send(c.env.outgoing, reader, start, length, range ? 206 : 200, headers, useSendfile, o.log, img.id);
+    await serveBytes(c, await svc.openReader(img), serve);
     return RESPONSE_ALREADY_SENT;
   });
 
@@ -66,29 +58,4 @@ export function dataApi(svc: ImageService, o: DataApiOptions) {
   });
 
   return app;
-}
-
-async function send(
-  res: ServerResponse, reader: StoreReader, start: number, length: number, status: number,
-  headers: Record<string, string | number>, useSendfile: boolean, log: Logger, id: string,
-) {
-  try {
-    if (useSendfile && reader.fd !== undefined) {
-      try {
-        await sendFileResponse(res, reader.fd, start, length, { status, headers });
-        return;
-      } catch (e) {
-        if (!(e instanceof SendfileUnsupportedError)) throw e;
-      }
-    }
-    res.writeHead(status, headers);
-    if (length > 0) await pipeline(reader.stream(start, start + length - 1), res);
-    else res.end();
-  } catch (e) {
-    // Usually the client went away; the socket is already destroyed so it sees a failed transfer.
-    log.debug({ err: e, image: id }, 'download ended early');
-    if (!res.destroyed) res.destroy();
-  } finally {
-    await reader.close();
-  }
 }

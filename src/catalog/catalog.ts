@@ -62,6 +62,11 @@ export class Catalog {
     await this.images.remove(id);
   }
 
+  /** Another named database in the same environment (e.g. the cache index), sharing its durability. */
+  subDb<T>(name: string): Database<T, string> {
+    return this.root.openDB<T, string>({ name });
+  }
+
   async close(): Promise<void> {
     await this.root.close();
   }

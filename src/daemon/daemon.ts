@@ -6,10 +6,13 @@ import { Catalog } from '../catalog/catalog.js';
 import { storesFromConfig } from '../stores/registry.js';
 import { ImageService } from '../images/service.js';
 import { createApp } from '../api/app.js';
+import { ImageCache, type CacheEntry } from '../cache/cache.js';
 
 export interface Daemon {
   server: http.Server;
   url: string;
+  /** For tests and diagnostics. */
+  internals: { catalog: Catalog; stores: ReturnType<typeof storesFromConfig>; svc: ImageService; cache: ImageCache | null };
   stop(): Promise<void>;
 }
 
@@ -27,6 +30,20 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     propertyQuota: 128,
     showMultipleLocations: config.showMultipleLocations,
   }, log);
+  let cache: ImageCache | null = null;
+  if (config.cache.dir) {
+    cache = new ImageCache({
+      dir: config.cache.dir, maxSize: config.cache.maxSize, hardMaxSize: config.cache.hardMaxSize,
+      stallTimeSec: config.cache.stallTime, prefetchWorkers: config.cache.prefetchWorkers,
+      hashAlgo: config.hashingAlgorithm, hashInWorkers: config.imaged.hashWorkers,
+    }, catalog.subDb<CacheEntry>('cache'), log);
+    await cache.init();
+    const admin = { projectId: null, userId: null, roles: ['admin'], isAdmin: true, requestId: 'prefetch' };
+    cache.setPrefetchSource(async (id) => {
+      const img = svc.downloadable(admin, id);
+      return img ? { img, source: () => svc.openStream(img) } : null;
+    });
+  }
   const requeued = await svc.recover();
   if (requeued) log.warn({ images: requeued }, 'uploads interrupted by the last stop were put back to queued');
 
@@ -45,6 +62,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     sendfile: config.imaged.sendfile,
     isReady: () => ready,
     log,
+    cache,
   });
 
   const server = http.createServer(
@@ -78,6 +96,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   return {
     server,
     url,
+    internals: { catalog, stores, svc, cache },
     async stop() {
       ready = false;
       await new Promise<void>((r) => {

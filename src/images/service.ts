@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogNotFound } from '../catalog/catalog.js';
@@ -359,11 +360,28 @@ export class ImageService {
    * The caller must close the reader.
    */
   async openData(ctx: RequestContext, id: string): Promise<{ img: ImageRecord; reader: StoreReader } | null> {
+    const img = this.downloadable(ctx, id);
+    if (!img) return null;
+    return { img, reader: await this.openReader(img) };
+  }
+
+  /** The image if the caller may download it; null when it has no data yet (204). */
+  downloadable(ctx: RequestContext, id: string): ImageRecord | null {
     const img = this.get(ctx, id);
     if (img.status === 'deactivated' && !ctx.isAdmin) {
       throw forbidden('The requested image has been deactivated. Image data download is forbidden.');
     }
     if (img.status !== 'active' && img.status !== 'deactivated') return null;
+    return img;
+  }
+
+  /** Does every copy of the image live in a store other than a local file store (so it is worth caching)? */
+  isRemote(img: ImageRecord): boolean {
+    return img.locations.length > 0 && img.locations.every((l) => this.stores.get(l.store)?.info.type !== 'file');
+  }
+
+  /** Opens the first readable copy of the image. */
+  async openReader(img: ImageRecord): Promise<StoreReader> {
     let lastErr: unknown = null;
     for (const loc of img.locations) {
       const store = this.stores.get(loc.store);
@@ -372,17 +390,25 @@ export class ImageService {
         const reader = await store.open(loc);
         if (img.size !== null && reader.size !== img.size) {
           await reader.close();
-          this.log.error({ image: id, url: loc.url, want: img.size, have: reader.size }, 'stored image has the wrong size; not serving it');
+          this.log.error({ image: img.id, url: loc.url, want: img.size, have: reader.size }, 'stored image has the wrong size; not serving it');
           continue;
         }
-        return { img, reader };
+        return reader;
       } catch (e) {
         lastErr = e;
-        if (!(e instanceof DataNotFoundError)) this.log.warn({ err: e, image: id, url: loc.url }, 'cannot open image data');
+        if (!(e instanceof DataNotFoundError)) this.log.warn({ err: e, image: img.id, url: loc.url }, 'cannot open image data');
       }
     }
-    if (lastErr && !(lastErr instanceof DataNotFoundError)) throw unavailable(`Image data of ${id} cannot be read now`);
-    throw new HttpError(410, `Image data of ${id} is missing from every store that should hold it`);
+    if (lastErr && !(lastErr instanceof DataNotFoundError)) throw unavailable(`Image data of ${img.id} cannot be read now`);
+    throw new HttpError(410, `Image data of ${img.id} is missing from every store that should hold it`);
+  }
+
+  /** The whole image as a stream (a cache fill's source); the store handle closes with the stream. */
+  async openStream(img: ImageRecord): Promise<Readable> {
+    const reader = await this.openReader(img);
+    const s = reader.stream(0, Math.max(0, reader.size - 1)) as Readable;
+    s.once('close', () => void reader.close());
+    return s;
   }
 
   private async checkNotInUse(loc: ImageRecord['locations'][number]) {

@@ -27,6 +27,12 @@ export interface SendFileOptions {
    * Default 8 MiB; 0 disables.
    */
   readaheadBytes?: number;
+  /**
+   * For a file still being written (a cache fill): resolves with how far the file is written, a number
+   * greater than `pos` (or the end); rejects when the file will never be complete, which fails the transfer.
+   * The body is then sent in segments as bytes land. Without it the whole range must already be there.
+   */
+  available?: (pos: number) => Promise<number>;
 }
 
 /** Thrown before anything was written: the caller should fall back to streaming. */
@@ -122,6 +128,25 @@ function waitForSocket(res: ServerResponse): Promise<Socket> {
   });
 }
 
+/** Waits for `p`, but gives up when the client's socket closes meanwhile. */
+function untilClosed<T>(sock: Socket, p: Promise<T>): Promise<T> {
+  if (sock.destroyed) return Promise.reject(new Error('sendFileResponse: socket closed while waiting for data'));
+  return new Promise<T>((resolve, reject) => {
+    const onClose = () => reject(new Error('sendFileResponse: socket closed while waiting for data'));
+    sock.once('close', onClose);
+    p.then(
+      (v) => {
+        sock.off('close', onClose);
+        resolve(v);
+      },
+      (e) => {
+        sock.off('close', onClose);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Resolves once every byte Node had buffered for `sock` has been handed to the kernel. */
 async function drain(sock: Socket): Promise<void> {
   for (let i = 0; i < 8 && !nothingBuffered(sock); i++) {
@@ -208,26 +233,28 @@ export async function sendFileResponse(
   const onClose = () => {
     if (id !== 0) binding.sendfileAbort(id);
   };
-  try {
-    await drain(sock);
-    // Re-read the fd now, synchronously before the dup: if the socket was
-    // destroyed meanwhile its fd number may already belong to someone else.
-    const sockFd = rawFd(sock);
-    if (sock.destroyed || sockFd === undefined) {
-      throw new Error('sendFileResponse: socket closed before the body could be sent');
-    }
-    await new Promise<void>((resolve, reject) => {
+  const sendSegment = (segOffset: number, segLength: number) =>
+    new Promise<void>((resolve, reject) => {
+      // Re-read the fd now, synchronously before the dup: if the socket was
+      // destroyed meanwhile its fd number may already belong to someone else.
+      const segFd = rawFd(sock);
+      if (sock.destroyed || segFd === undefined) {
+        reject(new Error('sendFileResponse: socket closed before the body could be sent'));
+        return;
+      }
       let settled = false;
       const started = binding.sendfileStart(
-        sockFd,
+        segFd,
         fd,
-        offset,
-        length,
+        segOffset,
+        segLength,
         progressTimeoutMs,
         readaheadBytes,
         (err, bytesSent) => {
           settled = true;
           id = 0;
+          res.off('close', onClose);
+          sock.off('close', onClose);
           if (err) {
             if (typeof err.bytesSent !== 'number') err.bytesSent = bytesSent;
             reject(err);
@@ -242,6 +269,19 @@ export async function sendFileResponse(
         sock.once('close', onClose);
       }
     });
+  try {
+    await drain(sock);
+    const end = offset + length;
+    let pos = offset;
+    while (pos < end) {
+      let segEnd = end;
+      if (opts.available) {
+        segEnd = Math.min(end, await untilClosed(sock, opts.available(pos)));
+        if (segEnd <= pos) throw new Error(`sendFileResponse: no progress at ${pos}`);
+      }
+      await sendSegment(pos, segEnd - pos);
+      pos = segEnd;
+    }
   } catch (err) {
     sock.destroy();
     throw err;
