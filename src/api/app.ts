@@ -9,6 +9,7 @@ import { HttpError, renderError } from '../util/errors.js';
 import { dataApi } from './data.js';
 import { cacheApi } from './cache.js';
 import type { ImageCache } from '../cache/cache.js';
+import { edgeRoutes, type EdgeOptions } from '../edge/edge.js';
 import type { Env } from './env.js';
 import { imagesApi } from './images.js';
 import { infoApi } from './info.js';
@@ -24,6 +25,8 @@ export interface AppOptions {
   isReady: () => boolean;
   log: Logger;
   cache: ImageCache | null;
+  /** Edge mode: everything but the cache API and image data goes to the upstream. */
+  edge?: Omit<EdgeOptions, 'cache' | 'stores' | 'sendfile' | 'log'>;
 }
 
 export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOptions) {
@@ -51,21 +54,38 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
     return c.body(body, 404, { 'Content-Type': type });
   });
 
+  app.get('/healthcheck', (c) => (o.isReady() ? c.text('OK') : c.text('starting', 503)));
   const versions = (c: any) => {
     const host = c.req.header('host') ?? '127.0.0.1:9292';
     return c.json(versionsDocument(`http://${host}`, o.multiStore), 300);
   };
-  app.get('/', versions);
-  app.get('/versions', versions);
-  app.get('/healthcheck', (c) => (o.isReady() ? c.text('OK') : c.text('starting', 503)));
 
   app.use('/v2/*', async (c, next) => {
     const requestId = `req-${randomUUID()}`;
     c.set('ctx', noauthContext(o.noauth, (n) => c.req.header(n), requestId));
     await next();
-    c.res.headers.set('x-openstack-request-id', requestId);
+    // Responses written directly to the socket (sendfile, proxy) share one sentinel Response: leave it alone.
+    if (!c.res.headers.has('x-hono-already-sent')) c.res.headers.set('x-openstack-request-id', requestId);
   });
 
+  if (o.cache) {
+    app.route('/v2/cache', cacheApi(o.cache, {
+      canSeeImage: async (id, c) => {
+        try {
+          return o.edge ? true : svc.downloadable(c.get('ctx'), id) !== null;
+        } catch {
+          return false;
+        }
+      },
+    }));
+  }
+  if (o.edge) {
+    app.route('/', edgeRoutes({ ...o.edge, cache: o.cache!, stores, sendfile: o.sendfile, log: o.log }));
+    return app;
+  }
+
+  app.get('/', versions);
+  app.get('/versions', versions);
   app.get('/v2/schemas/image', (c) => c.json(imageSchema));
   app.get('/v2/schemas/images', (c) => c.json(imagesSchema));
   app.get('/v2/schemas/member', (c) => c.json(memberSchema));
@@ -73,17 +93,6 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
 
   const storeIds = stores.all().map((s) => s.info.id);
   app.route('/v2/images', dataApi(svc, { sendfile: o.sendfile, log: o.log, cache: o.cache }));
-  if (o.cache) {
-    app.route('/v2/cache', cacheApi(o.cache, {
-      canSeeImage: async (id, c) => {
-        try {
-          return svc.downloadable(c.get('ctx'), id) !== null;
-        } catch {
-          return false;
-        }
-      },
-    }));
-  }
   app.route('/v2/images', imagesApi(svc, {
     showDirectUrl: o.showDirectUrl, showMultipleLocations: o.showMultipleLocations, multiStore: o.multiStore,
     importMethods: o.importMethods, storeIds,

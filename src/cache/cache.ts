@@ -157,7 +157,8 @@ export class ImageCache {
   private async openFilling(fill: Fill): Promise<CacheRead> {
     // The fd stays valid across the final rename (same inode), and after an unlink on failure.
     const fh = await fsp.open(fill.tmpPath, 'r').catch(async (e) => {
-      if (fill.done) return fsp.open(this.completePath(fill.id), 'r');
+      // Renamed into place between our look-up and this open: the complete file is the same bytes.
+      if (!fill.error) return fsp.open(this.completePath(fill.id), 'r');
       throw e;
     });
     fill.readers++;

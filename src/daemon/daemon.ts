@@ -7,6 +7,8 @@ import { storesFromConfig } from '../stores/registry.js';
 import { ImageService } from '../images/service.js';
 import { createApp } from '../api/app.js';
 import { ImageCache, type CacheEntry } from '../cache/cache.js';
+import { Upstream } from '../edge/upstream.js';
+import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
 
 export interface Daemon {
   server: http.Server;
@@ -38,15 +40,26 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
       hashAlgo: config.hashingAlgorithm, hashInWorkers: config.imaged.hashWorkers,
     }, catalog.subDb<CacheEntry>('cache'), log);
     await cache.init();
-    const admin = { projectId: null, userId: null, roles: ['admin'], isAdmin: true, requestId: 'prefetch' };
-    cache.setPrefetchSource(async (id) => {
-      const img = svc.downloadable(admin, id);
-      return img ? { img, source: () => svc.openStream(img) } : null;
-    });
   }
   const requeued = await svc.recover();
   if (requeued) log.warn({ images: requeued }, 'uploads interrupted by the last stop were put back to queued');
 
+  const upstream = config.imaged.upstream ? new Upstream(config.imaged.upstream, config.imaged.upstreamTimeout * 1000) : null;
+  if (upstream && !cache) throw new Error('edge mode needs a cache directory');
+  if (cache) {
+    // Prefetches (PUT /v2/cache/{id}) read the image like a download would: locally, or from the upstream.
+    const admin = { projectId: null, userId: null, roles: ['admin'], isAdmin: true, requestId: 'prefetch' };
+    cache.setPrefetchSource(async (id) => {
+      if (upstream) {
+        const meta = await upstream.getJson(`/v2/images/${id}`, {});
+        if (meta.status !== 200) return null;
+        const img = recordFromGlance(meta.json);
+        return img.status === 'active' ? { img, source: () => openEdgeSource(upstream, stores, img, {}, log) } : null;
+      }
+      const img = svc.downloadable(admin, id);
+      return img ? { img, source: () => svc.openStream(img) } : null;
+    });
+  }
   let ready = false;
   const app = createApp(svc, stores, {
     noauth: {
@@ -63,6 +76,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     isReady: () => ready,
     log,
     cache,
+    edge: upstream ? { upstream, seen: catalog.subDb<SeenImage>('edge-seen'), gracePeriodSec: config.imaged.upstreamGracePeriod } : undefined,
   });
 
   const server = http.createServer(
@@ -91,7 +105,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;
   const url = `http://${host}:${port}`;
   ready = true;
-  log.info({ url, stores: stores.all().map((s) => s.info.id), stateDir: config.imaged.stateDir }, 'imaged ready');
+  log.info({ url, stores: stores.all().map((s) => s.info.id), stateDir: config.imaged.stateDir, upstream: config.imaged.upstream, cache: config.cache.dir }, 'imaged ready');
 
   return {
     server,
@@ -104,6 +118,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
+      upstream?.close();
       await Promise.all(stores.all().map((s) => s.stop?.()));
       await catalog.close();
     },
