@@ -12,7 +12,7 @@ export const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image', 'g
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** Store types imaged implements. Later drivers add theirs here. */
-export const SUPPORTED_STORE_TYPES: readonly string[] = ['file', 'rbd'];
+export const SUPPORTED_STORE_TYPES: readonly string[] = ['file', 'rbd', 'swift', 's3'];
 /** Types glance_store knows; configuring one we do not implement yet is an error that says so. */
 export const GLANCE_STORE_TYPES: readonly string[] = ['file', 'http', 'rbd', 'swift', 's3', 'vmware', 'cinder'];
 /** glance reserves these backend ids for its staging and tasks stores. */
@@ -122,6 +122,49 @@ export const RBD_STORE_OPTS = {
 export const RBD_STORE_IGNORED = ['rbd_store_keyring'];
 export function rbdStoreOptionNames(): string[] {
   return [...Object.keys(RBD_STORE_OPTS), ...RBD_STORE_IGNORED];
+}
+
+/** glance_store swift driver options, with glance_store's defaults (sizes in MiB, as glance). */
+export const SWIFT_STORE_OPTS = {
+  swift_store_auth_address: str(''),
+  swift_store_user: str(''),
+  swift_store_key: str(''),
+  swift_store_auth_version: str('2'),
+  swift_store_container: str('glance'),
+  swift_store_create_container_on_put: bool(false),
+  swift_store_large_object_size: int(5120, { min: 1 }),
+  swift_store_large_object_chunk_size: int(200, { min: 1 }),
+  swift_store_config_file: str(''),
+  default_swift_reference: str('ref1'),
+  swift_store_region: str(''),
+  swift_store_endpoint_type: str('publicURL'),
+  swift_store_service_type: str('object-store'),
+  swift_store_auth_insecure: bool(false),
+  swift_store_retry_get_count: int(0, { min: 0 }),
+};
+export const SWIFT_STORE_IGNORED = ['swift_store_multi_tenant', 'swift_store_admin_tenants', 'swift_store_ssl_compression',
+  'swift_store_cacert', 'swift_buffer_on_upload', 'swift_upload_buffer_dir', 'swift_store_expire_soon_interval',
+  'swift_store_use_trusts', 'swift_store_multiple_containers_seed', 'swift_store_endpoint'];
+export function swiftStoreOptionNames(): string[] {
+  return [...Object.keys(SWIFT_STORE_OPTS), ...SWIFT_STORE_IGNORED];
+}
+
+/** glance_store s3 driver options, with glance_store's defaults (sizes in MiB, as glance). */
+export const S3_STORE_OPTS = {
+  s3_store_host: str(''),
+  s3_store_access_key: str(''),
+  s3_store_secret_key: str(''),
+  s3_store_bucket: str(''),
+  s3_store_create_bucket_on_put: bool(false),
+  s3_store_bucket_url_format: str('auto', { choices: ['auto', 'path', 'virtual'] }),
+  s3_store_large_object_size: int(100, { min: 1 }),
+  s3_store_large_object_chunk_size: int(10, { min: 5 }),
+  s3_store_thread_pools: int(10, { min: 1, max: 64 }),
+  s3_store_region_name: str(''),
+};
+export const S3_STORE_IGNORED = ['s3_store_cacert'];
+export function s3StoreOptionNames(): string[] {
+  return [...Object.keys(S3_STORE_OPTS), ...S3_STORE_IGNORED];
 }
 
 export function fileStoreOptionNames(): string[] {

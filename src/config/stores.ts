@@ -13,6 +13,10 @@ import {
   GLANCE_DEFAULT_DATADIR,
   GLANCE_STORE_TYPES,
   RBD_STORE_OPTS,
+  S3_STORE_OPTS,
+  SWIFT_STORE_OPTS,
+  s3StoreOptionNames,
+  swiftStoreOptionNames,
   RESERVED_ID_PREFIX,
   STORE_COMMON_OPTS,
   rbdStoreOptionNames,
@@ -73,6 +77,8 @@ function readSingle(r: OptionReader): StoreSelection {
   };
   if (type === 'file') Object.assign(store, readFileStore(r, section, GLANCE_DEFAULT_DATADIR));
   if (type === 'rbd') Object.assign(store, readRbdStore(r, section));
+  if (type === 'swift') Object.assign(store, readSwiftStore(r, section));
+  if (type === 's3') Object.assign(store, readS3Store(r, section));
   // `stores` (legacy list such as "file,http") is accepted and ignored: only the default store is served
   return { multiStore: false, stores: [store], defaultStore: store.id, storeSections: new Map() };
 }
@@ -122,7 +128,10 @@ function readMulti(r: OptionReader, backends: string): StoreSelection {
     };
     if (type === 'file') Object.assign(store, readFileStore(r, section, undefined));
     if (type === 'rbd') Object.assign(store, readRbdStore(r, section));
-    const driverOpts = type === 'rbd' ? rbdStoreOptionNames() : fileStoreOptionNames();
+    if (type === 'swift') Object.assign(store, readSwiftStore(r, section));
+    if (type === 's3') Object.assign(store, readS3Store(r, section));
+    const driverOpts =
+      type === 'rbd' ? rbdStoreOptionNames() : type === 'swift' ? swiftStoreOptionNames() : type === 's3' ? s3StoreOptionNames() : fileStoreOptionNames();
     storeSections.set(section, new Set([...Object.keys(STORE_COMMON_OPTS), ...driverOpts]));
     stores.push(store);
   }
@@ -225,6 +234,69 @@ function readRbdStore(r: OptionReader, section: string): Pick<StoreConfig, 'rbd'
       cephConf: o.rbd_store_ceph_conf.trim() === '' ? '/etc/ceph/ceph.conf' : path.resolve(o.rbd_store_ceph_conf.trim()),
       order: Math.round(Math.log2(mib)) + 20,
       connectTimeout: o.rados_connect_timeout > 0 ? o.rados_connect_timeout : 10,
+    },
+  };
+}
+
+const MiB = 1024 * 1024;
+
+/** glance_store's swift driver: auth directly, or through a swift_store_config_file reference. */
+function readSwiftStore(r: OptionReader, section: string): Pick<StoreConfig, 'swift'> {
+  const o = r.readAll(section, SWIFT_STORE_OPTS);
+  const configFile = o.swift_store_config_file.trim() ? path.resolve(o.swift_store_config_file.trim()) : null;
+  if (!configFile && !o.swift_store_auth_address.trim()) {
+    r.error(section, 'swift_store_auth_address', 'is required for a swift store (or set swift_store_config_file with a reference)');
+  }
+  if (!['1', '2', '3'].includes(o.swift_store_auth_version.trim())) {
+    r.error(section, 'swift_store_auth_version', `invalid value "${o.swift_store_auth_version}": expected 1 (tempauth), 2 or 3 (Keystone)`);
+  }
+  if (o.swift_store_large_object_chunk_size > o.swift_store_large_object_size) {
+    r.error(section, 'swift_store_large_object_chunk_size', 'must not exceed swift_store_large_object_size');
+  }
+  return {
+    swift: {
+      authAddress: o.swift_store_auth_address.trim(),
+      user: o.swift_store_user.trim(),
+      key: o.swift_store_key,
+      authVersion: o.swift_store_auth_version.trim(),
+      container: o.swift_store_container.trim() || 'glance',
+      createContainerOnPut: o.swift_store_create_container_on_put,
+      largeObjectSize: o.swift_store_large_object_size * MiB,
+      largeObjectChunkSize: o.swift_store_large_object_chunk_size * MiB,
+      configFile,
+      reference: o.default_swift_reference.trim() || 'ref1',
+      region: o.swift_store_region.trim(),
+      endpointType: o.swift_store_endpoint_type.trim(),
+      serviceType: o.swift_store_service_type.trim(),
+      insecure: o.swift_store_auth_insecure,
+      retryGetCount: o.swift_store_retry_get_count,
+    },
+  };
+}
+
+/** glance_store's s3 driver. */
+function readS3Store(r: OptionReader, section: string): Pick<StoreConfig, 's3'> {
+  const o = r.readAll(section, S3_STORE_OPTS);
+  for (const k of ['s3_store_host', 's3_store_access_key', 's3_store_secret_key', 's3_store_bucket'] as const) {
+    if (!o[k].trim()) r.error(section, k, 'is required for an s3 store');
+  }
+  let host = o.s3_store_host.trim();
+  if (host && !/^https?:\/\//.test(host)) host = `http://${host}`; // glance accepts a bare host
+  if (o.s3_store_large_object_chunk_size > o.s3_store_large_object_size) {
+    r.error(section, 's3_store_large_object_chunk_size', 'must not exceed s3_store_large_object_size');
+  }
+  return {
+    s3: {
+      host: host.replace(/\/+$/, ''),
+      accessKey: o.s3_store_access_key.trim(),
+      secretKey: o.s3_store_secret_key.trim(),
+      bucket: o.s3_store_bucket.trim(),
+      createBucketOnPut: o.s3_store_create_bucket_on_put,
+      urlFormat: o.s3_store_bucket_url_format as 'auto' | 'path' | 'virtual',
+      largeObjectSize: o.s3_store_large_object_size * MiB,
+      largeObjectChunkSize: o.s3_store_large_object_chunk_size * MiB,
+      threadPools: o.s3_store_thread_pools,
+      region: o.s3_store_region_name.trim(),
     },
   };
 }

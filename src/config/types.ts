@@ -25,6 +25,43 @@ export interface StoreConfig {
   thinProvisioning: boolean;
   /** rbd store (glance_store's rbd driver options) */
   rbd?: RbdStoreConfig;
+  swift?: SwiftStoreConfig;
+  s3?: S3StoreConfig;
+}
+
+export interface SwiftStoreConfig {
+  /** auth endpoint, e.g. http://127.0.0.1:8080/auth/v1.0 (v1) or a Keystone URL (v3); '' when taken from a reference */
+  authAddress: string;
+  user: string; // v1 "account:user"; v3 "project:user" as glance
+  key: string;
+  authVersion: string; // '1' | '2' | '3'
+  container: string;
+  createContainerOnPut: boolean;
+  /** bytes: larger images are segmented (DLO manifest, as glance) */
+  largeObjectSize: number;
+  largeObjectChunkSize: number;
+  /** swift_store_config_file and its default reference: auth comes from there when set */
+  configFile: string | null;
+  reference: string;
+  region: string;
+  endpointType: string;
+  serviceType: string;
+  insecure: boolean;
+  retryGetCount: number;
+}
+
+export interface S3StoreConfig {
+  host: string; // endpoint URL, e.g. http://127.0.0.1:7480
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  createBucketOnPut: boolean;
+  urlFormat: 'auto' | 'path' | 'virtual';
+  /** bytes: larger images use multipart uploads */
+  largeObjectSize: number;
+  largeObjectChunkSize: number;
+  threadPools: number;
+  region: string;
 }
 
 export interface RbdStoreConfig {

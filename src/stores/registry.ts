@@ -2,6 +2,8 @@ import type { Config } from '../config/index.js';
 import type { Logger } from 'pino';
 import { FileStore } from './file.js';
 import { RbdStore } from './rbd.js';
+import { S3Store } from './s3.js';
+import { SwiftStore } from './swift.js';
 import type { Store } from './types.js';
 
 /** The stores the config enables, by backend id. */
@@ -33,6 +35,10 @@ export function storesFromConfig(config: Config, log: Logger): StoreRegistry {
         id: s.id, description: s.description, weight: s.weight, isDefault: s.isDefault, ...s.rbd,
         thinProvisioning: s.thinProvisioning, log,
       }));
+    } else if (s.type === 'swift' && s.swift) {
+      reg.add(new SwiftStore({ id: s.id, description: s.description, weight: s.weight, isDefault: s.isDefault, ...s.swift, log }));
+    } else if (s.type === 's3' && s.s3) {
+      reg.add(new S3Store({ id: s.id, description: s.description, weight: s.weight, isDefault: s.isDefault, ...s.s3, log }));
     } else {
       throw new Error(`store type ${s.type} (store ${s.id}) is not supported yet`);
     }

@@ -35,12 +35,12 @@ test('store types: unknown is fatal naming the option; known-but-unimplemented s
   const unknown = multi('a:file, b:floppy', base);
   assert.is(unknown.config, undefined);
   assert.match(msg(unknown, 'DEFAULT.enabled_backends'), 'unknown store type "floppy" of backend "b"');
-  assert.match(msg(multi('a:file, c:swift', base), 'DEFAULT.enabled_backends'), 'store type "swift" of backend "c" is not supported by imaged yet');
+  assert.match(msg(multi('a:file, c:vmware', base), 'DEFAULT.enabled_backends'), 'store type "vmware" of backend "c" is not supported by imaged yet');
   const unparsable = multi('a', base);
   assert.equal(errors(unparsable).map((p) => `${p.option}: ${p.message}`), ['DEFAULT.enabled_backends: invalid entry "a": expected id:type']);
   const single = loadText('[glance_store]\ndefault_store = floppy\n');
   assert.match(msg(single, 'glance_store.default_store'), 'unknown store type "floppy"');
-  assert.match(msg(loadText('[glance_store]\ndefault_backend = swift\n'), 'glance_store.default_backend'), 'not supported by imaged yet');
+  assert.match(msg(loadText('[glance_store]\ndefault_backend = cinder\n'), 'glance_store.default_backend'), 'not supported by imaged yet');
 });
 
 test('multi-store: two stores cannot share a datadir', () => {
