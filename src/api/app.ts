@@ -7,6 +7,8 @@ import type { StoreRegistry } from '../stores/registry.js';
 import { imageSchema, imagesSchema, memberSchema, membersSchema } from '../images/schema.js';
 import { HttpError, renderError } from '../util/errors.js';
 import { dataApi } from './data.js';
+import { importApi } from './import.js';
+import type { Importer } from '../images/importer.js';
 import { cacheApi } from './cache.js';
 import type { ImageCache } from '../cache/cache.js';
 import { edgeRoutes, type EdgeOptions } from '../edge/edge.js';
@@ -25,6 +27,7 @@ export interface AppOptions {
   isReady: () => boolean;
   log: Logger;
   cache: ImageCache | null;
+  importer: Importer | null;
   /** Edge mode: everything but the cache API and image data goes to the upstream. */
   edge?: Omit<EdgeOptions, 'cache' | 'stores' | 'sendfile' | 'log'>;
 }
@@ -93,6 +96,7 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
 
   const storeIds = stores.all().map((s) => s.info.id);
   app.route('/v2/images', dataApi(svc, { sendfile: o.sendfile, log: o.log, cache: o.cache }));
+  if (o.importer) app.route('/v2/images', importApi(svc, o.importer));
   app.route('/v2/images', imagesApi(svc, {
     showDirectUrl: o.showDirectUrl, showMultipleLocations: o.showMultipleLocations, multiStore: o.multiStore,
     importMethods: o.importMethods, storeIds,

@@ -56,6 +56,10 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
       stallTime: DEFAULT_OPTS.image_cache_stall_time.default,
       prefetchWorkers: IMAGED_OPTS.cache_prefetch_workers.default,
     },
+    importFilter: {
+      allowedSchemes: ['http', 'https'], disallowedSchemes: [], allowedHosts: [], disallowedHosts: [],
+      allowedPorts: [80, 443], disallowedPorts: [],
+    },
     sources: [],
     embeddedDefault: true,
   };

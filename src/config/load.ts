@@ -5,7 +5,8 @@ import net from 'node:net';
 import { readImaged } from './imaged.js';
 import { OptionReader } from './reader.js';
 import path from 'node:path';
-import { DEFAULT_OPTS, IMAGED_OPTS, IMPORT_METHODS } from './schema.js';
+import { DEFAULT_OPTS, IMAGED_OPTS, IMPORT_FILTER_OPTS, IMPORT_METHODS } from './schema.js';
+import type { ImportFilterConfig } from './types.js';
 import { readSources } from './sources.js';
 import { readStores } from './stores.js';
 import type { Config, ConfigProblem, LoadResult } from './types.js';
@@ -58,6 +59,7 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
       stallTime: d.image_cache_stall_time,
       prefetchWorkers: r.readAll('imaged', { cache_prefetch_workers: IMAGED_OPTS.cache_prefetch_workers }).cache_prefetch_workers,
     },
+    importFilter: readImportFilter(r),
     sources,
     embeddedDefault: false,
   };
@@ -70,4 +72,26 @@ function cacheHard(r: OptionReader, soft: number): number {
   if (hard === 0) return Math.floor(soft * 1.5);
   if (hard < soft) r.error('imaged', 'cache_hard_max_size', `${hard} is below image_cache_max_size (${soft}); the hard limit must be at least the soft one`);
   return hard;
+}
+
+function readImportFilter(r: OptionReader): ImportFilterConfig {
+  const o = r.readAll('import_filtering_opts', IMPORT_FILTER_OPTS);
+  const ports = (name: 'allowed_ports' | 'disallowed_ports') =>
+    o[name].flatMap((p) => {
+      const n = Number(p);
+      if (!Number.isInteger(n) || n < 1 || n > 65535) {
+        r.error('import_filtering_opts', name, `invalid port "${p}"`);
+        return [];
+      }
+      return [n];
+    });
+  const lower = (xs: string[]) => xs.map((x) => x.toLowerCase());
+  return {
+    allowedSchemes: lower(o.allowed_schemes),
+    disallowedSchemes: lower(o.disallowed_schemes),
+    allowedHosts: lower(o.allowed_hosts),
+    disallowedHosts: lower(o.disallowed_hosts),
+    allowedPorts: ports('allowed_ports'),
+    disallowedPorts: ports('disallowed_ports'),
+  };
 }

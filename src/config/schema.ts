@@ -56,6 +56,16 @@ export const IMAGED_OPTS = {
   cache_hard_max_size: int(0, { min: 0 }), // bytes; 0 = 1.5 × image_cache_max_size. Fills beyond it are refused
 };
 
+/** Glance's [import_filtering_opts] for web-download, with Glance's defaults. */
+export const IMPORT_FILTER_OPTS = {
+  allowed_schemes: list(['http', 'https'], { bracketed: true }),
+  disallowed_schemes: list([], { bracketed: true }),
+  allowed_hosts: list([], { bracketed: true }),
+  disallowed_hosts: list([], { bracketed: true }),
+  allowed_ports: list(['80', '443'], { bracketed: true }),
+  disallowed_ports: list([], { bracketed: true }),
+};
+
 /** Options of every store section in multi-store mode. */
 export const STORE_COMMON_OPTS = {
   store_description: str(''),

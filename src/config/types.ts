@@ -140,6 +140,8 @@ export interface Config {
   defaultStore: string;
   imaged: ImagedOptions;
   cache: CacheConfig;
+  /** [import_filtering_opts]: what web-download may fetch */
+  importFilter: ImportFilterConfig;
   /** files actually read, in order (absolute paths) */
   sources: string[];
   embeddedDefault: boolean;
@@ -159,4 +161,14 @@ export interface LoadResult {
   /** undefined iff any problem has level 'error' */
   config?: Config;
   problems: ConfigProblem[];
+}
+
+export interface ImportFilterConfig {
+  allowedSchemes: string[];
+  disallowedSchemes: string[];
+  /** a host listed here may be private or loopback; otherwise those addresses are refused (no SSRF) */
+  allowedHosts: string[];
+  disallowedHosts: string[];
+  allowedPorts: number[];
+  disallowedPorts: number[];
 }

@@ -5,7 +5,9 @@ import type { Config } from '../config/index.js';
 import { Catalog } from '../catalog/catalog.js';
 import { storesFromConfig } from '../stores/registry.js';
 import { ImageService } from '../images/service.js';
+import path from 'node:path';
 import { createApp } from '../api/app.js';
+import { Importer } from '../images/importer.js';
 import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
@@ -41,6 +43,17 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     }, catalog.subDb<CacheEntry>('cache'), log);
     await cache.init();
   }
+  const importer = new Importer(catalog, stores, catalog.subDb('staged'), {
+    stagingDir: path.join(config.imaged.stateDir, 'staging'),
+    enabledMethods: config.enabledImportMethods,
+    multiStore: config.multiStore,
+    imageSizeCap: config.imageSizeCap,
+    hashingAlgorithm: config.hashingAlgorithm,
+    hashInWorkers: config.imaged.hashWorkers,
+    filter: config.importFilter,
+  }, log);
+  svc.onDelete = (id) => importer.forget(id);
+  await importer.recover();
   const requeued = await svc.recover();
   if (requeued) log.warn({ images: requeued }, 'uploads interrupted by the last stop were put back to queued');
 
@@ -71,7 +84,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     multiStore: config.multiStore,
     showDirectUrl: config.showImageDirectUrl,
     showMultipleLocations: config.showMultipleLocations,
-    importMethods: [], // interoperable import is not served yet
+    importMethods: upstream ? [] : importer.methods,
+    importer: upstream ? null : importer,
     sendfile: config.imaged.sendfile,
     isReady: () => ready,
     log,

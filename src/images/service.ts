@@ -52,6 +52,14 @@ export class ImageService {
     return img;
   }
 
+  /** The image if the caller may change it: 404 when unseen, 403 when not theirs. */
+  modifiable(ctx: RequestContext, id: string, action: string): ImageRecord {
+    return this.getModifiable(ctx, id, action);
+  }
+
+  /** Called when an image is deleted (the importer drops its staged data). */
+  onDelete: ((id: string) => Promise<void>) | null = null;
+
   private getModifiable(ctx: RequestContext, id: string, action: string): ImageRecord {
     const img = this.get(ctx, id);
     if (!canModify(ctx, img)) throw forbidden(`You are not permitted to ${action} image ${id}.`);
@@ -210,6 +218,7 @@ export class ImageService {
     for (const loc of img.locations) await this.checkNotInUse(loc);
     await this.catalog.remove(id);
     this.uploads.get(id)?.abort();
+    await this.onDelete?.(id).catch(() => {});
     for (const loc of img.locations) {
       const store = this.stores.get(loc.store);
       try {

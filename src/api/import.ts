@@ -1,0 +1,29 @@
+import { Hono } from 'hono';
+import type { ImageService } from '../images/service.js';
+import type { Importer } from '../images/importer.js';
+import { HttpError } from '../util/errors.js';
+import { readJson } from './body.js';
+import type { Env } from './env.js';
+
+/** Interoperable import: PUT /stage and POST /import (202; progress shows in the image's os_glance_* fields). */
+export function importApi(svc: ImageService, importer: Importer) {
+  const app = new Hono<Env>();
+  app.put('/:id/stage', async (c) => {
+    const type = (c.req.header('content-type') ?? 'application/octet-stream').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/octet-stream') throw new HttpError(415, `Unsupported Content-Type ${JSON.stringify(type)}: staged data must be application/octet-stream`);
+    const img = svc.modifiable(c.get('ctx'), c.req.param('id'), 'stage data for');
+    try {
+      await importer.stage(img, c.env.incoming);
+    } catch (e) {
+      if (!c.env.incoming.complete) c.header('Connection', 'close');
+      throw e;
+    }
+    return c.body(null, 204);
+  });
+  app.post('/:id/import', async (c) => {
+    const img = svc.modifiable(c.get('ctx'), c.req.param('id'), 'import data to');
+    await importer.start(img, await readJson(c), c.req.header('x-image-meta-store'));
+    return c.body(null, 202);
+  });
+  return app;
+}
