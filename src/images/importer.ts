@@ -125,6 +125,11 @@ export class Importer {
       if (targets.length === 0) throw conflict(`Image ${img.id} is already in every requested store`);
     }
     if (!img.disk_format || !img.container_format) throw badRequest('Properties disk_format, container_format must be set prior to importing data.');
+    // A store that is down fails the request at once when every store must succeed, leaving the image as it was.
+    const down = targets.filter((t) => this.stores.get(t)!.unavailableReason());
+    if (down.length && (mustSucceed || down.length === targets.length)) {
+      throw unavailable(`Store ${down.join(', ')} is not available: ${this.stores.get(down[0])!.unavailableReason()}`);
+    }
 
     const task = randomUUID();
     await this.catalog.update(img.id, (cur) => {

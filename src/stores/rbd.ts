@@ -119,8 +119,15 @@ export class RbdStore implements Store {
     try {
       await pool.create(imageId, capacity, { order: this.o.order, features: 'layering' });
     } catch (e) {
-      this.noteFailure(e);
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        this.noteFailure(e);
+        throw e;
+      }
+      // A leftover of a write interrupted by a crash (the catalog lists no location here, or we would not be
+      // writing): remove it and start again. One with clones is in use and stays.
+      this.o.log.warn({ image: imageId, pool: this.o.pool }, 'removing a partial rbd image left by an interrupted write');
+      await this.removeImage(this.o.pool, imageId);
+      await pool.create(imageId, capacity, { order: this.o.order, features: 'layering' });
     }
     const image = await pool.open(imageId).catch(async (e) => {
       await pool.remove(imageId).catch(() => {});
