@@ -12,6 +12,8 @@ export interface IngestOptions {
   hashAlgo: string;
   /** Hash in worker threads (large or unknown-size uploads). */
   hashInWorkers: boolean;
+  /** Skip md5 (verifying a copy whose os_hash is known); md5 is then ''. Default true. */
+  md5?: boolean;
   signal?: AbortSignal;
 }
 
@@ -36,7 +38,7 @@ const SLOTS = 8; // at most 8 MiB between the socket and the disk/hashers; the s
  * work has settled, so the caller can safely abort the writer.
  */
 export function ingest(src: Readable, writer: StoreWriter, o: IngestOptions): Promise<IngestResult> {
-  const hasher = createMultiHasher(o.hashAlgo, o.hashInWorkers);
+  const hasher = createMultiHasher(o.hashAlgo, o.hashInWorkers, o.md5 ?? true);
   const xxh = createXxh3();
   const newSlot = () => Buffer.from(o.hashInWorkers ? new SharedArrayBuffer(SLOT_BYTES) : new ArrayBuffer(SLOT_BYTES));
   const free: Buffer[] = [];

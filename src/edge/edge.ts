@@ -1,3 +1,4 @@
+import { finished } from 'node:stream';
 import { Hono } from 'hono';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
@@ -80,7 +81,7 @@ export async function openEdgeSource(upstream: Upstream, stores: StoreRegistry, 
       const reader = await store.open({ ...loc, store: store.info.id });
       if (reader.size === img.size) {
         const s = reader.stream(0, reader.size - 1) as import('node:stream').Readable;
-        s.once('close', () => void reader.close());
+        finished(s, () => void reader.close());
         return s;
       }
       await reader.close();

@@ -13,22 +13,25 @@ export interface MultiHasher {
   close(): void;
 }
 
-export function createMultiHasher(osAlgo: string, useWorkers: boolean): MultiHasher {
-  return useWorkers ? new WorkerHasher(osAlgo) : new InlineHasher(osAlgo);
+/** @param withMd5 false when only the os_hash is needed (verifying a copy whose os_hash is known): half the CPU. */
+export function createMultiHasher(osAlgo: string, useWorkers: boolean, withMd5 = true): MultiHasher {
+  const h = useWorkers ? new WorkerHasher(osAlgo, withMd5) : new InlineHasher(osAlgo, withMd5);
+  return h;
 }
 
 class InlineHasher implements MultiHasher {
-  private md5: Hash = createHash('md5');
+  private md5: Hash | null;
   private os: Hash;
-  constructor(algo: string) {
+  constructor(algo: string, withMd5: boolean) {
     this.os = createHash(algo);
+    this.md5 = withMd5 ? createHash('md5') : null;
   }
   async update(slot: Uint8Array) {
-    this.md5.update(slot);
+    this.md5?.update(slot);
     this.os.update(slot);
   }
   async digests() {
-    return { md5: this.md5.digest('hex'), os: this.os.digest('hex') };
+    return { md5: this.md5 ? this.md5.digest('hex') : '', os: this.os.digest('hex') };
   }
   close() {}
 }
@@ -70,23 +73,23 @@ class HashWorker {
 }
 
 class WorkerHasher implements MultiHasher {
-  private md5: HashWorker;
+  private md5: HashWorker | null;
   private os: HashWorker;
-  constructor(algo: string) {
-    this.md5 = new HashWorker('md5');
+  constructor(algo: string, withMd5: boolean) {
+    this.md5 = withMd5 ? new HashWorker('md5') : null;
     this.os = new HashWorker(algo);
   }
   async update(slot: Uint8Array) {
     if (!(slot.buffer instanceof SharedArrayBuffer)) throw new Error('worker hashing needs SharedArrayBuffer slots');
     const msg = { op: 'update', buf: slot.buffer, off: slot.byteOffset, len: slot.byteLength };
-    await Promise.all([this.md5.call(msg), this.os.call(msg)]);
+    await Promise.all([this.md5?.call(msg), this.os.call(msg)]);
   }
   async digests() {
-    const [md5, os] = await Promise.all([this.md5.call({ op: 'digest' }), this.os.call({ op: 'digest' })]);
+    const [md5, os] = await Promise.all([this.md5 ? this.md5.call({ op: 'digest' }) : '', this.os.call({ op: 'digest' })]);
     return { md5, os };
   }
   close() {
-    this.md5.terminate();
+    this.md5?.terminate();
     this.os.terminate();
   }
 }

@@ -1,3 +1,4 @@
+import { finished } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -416,7 +417,7 @@ export class ImageService {
   async openStream(img: ImageRecord): Promise<Readable> {
     const reader = await this.openReader(img);
     const s = reader.stream(0, Math.max(0, reader.size - 1)) as Readable;
-    s.once('close', () => void reader.close());
+    finished(s, () => void reader.close());
     return s;
   }
 

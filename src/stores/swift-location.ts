@@ -14,11 +14,12 @@ export interface SwiftLocation {
   object: string;
 }
 
-/** Python's urllib.parse.quote (safe '/'), which glance uses for the user and key. */
+/**
+ * Python's urllib.parse.quote, which glance uses for the user and key, except that '/' is quoted too: glance
+ * leaves it (safe='/') and then cannot parse its own URL back; its unquote reads ours fine.
+ */
 function pyQuote(s: string): string {
-  return encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
-    .replace(/%2F/g, '/');
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
 export function formatSwiftConfigUrl(reference: string, container: string, object: string): string {

@@ -45,14 +45,17 @@ function slowSource(ctx: { reads: number }, data: Buffer, delayMs = 0) {
 async function readAll(r: CacheRead): Promise<Buffer> {
   const out = Buffer.alloc(r.size);
   let pos = 0;
-  while (pos < r.size) {
-    const end = r.available ? await r.available(pos) : r.size;
-    const fh = await fsp.open(`/proc/self/fd/${r.fd}`, 'r');
-    await fh.read(out, pos, end - pos, pos);
-    await fh.close();
-    pos = end;
+  try {
+    while (pos < r.size) {
+      const end = r.available ? await r.available(pos) : r.size;
+      const fh = await fsp.open(`/proc/self/fd/${r.fd}`, 'r');
+      await fh.read(out, pos, end - pos, pos);
+      await fh.close();
+      pos = end;
+    }
+  } finally {
+    await r.close();
   }
-  await r.close();
   return out;
 }
 
@@ -92,7 +95,7 @@ t('concurrent readers share one fill and stream while it grows; then it is a hit
 t('a fill whose bytes do not match the checksums is discarded; readers fail; never served as cached', async (ctx) => {
   await ctx.cache.init();
   const data = randomBytes(1 << 20);
-  const img = image(data, { checksum: '0'.repeat(32) });
+  const img = image(data, { os_hash_value: '0'.repeat(128) });
   const r = await ctx.cache.open(img, slowSource(ctx, data));
   let failed = false;
   try {
@@ -104,6 +107,16 @@ t('a fill whose bytes do not match the checksums is discarded; readers fail; nev
   assert.not.ok(ctx.cache.isCached(img.id));
   assert.equal(readdirSync(path.join(ctx.dir, 'cache', 'incomplete')), []);
   assert.not.ok(readdirSync(path.join(ctx.dir, 'cache')).includes(img.id));
+});
+
+t('without an os_hash the md5 verifies the fill', async (ctx) => {
+  await ctx.cache.init();
+  const data = randomBytes(1 << 20);
+  const img = image(data, { checksum: '0'.repeat(32), os_hash_algo: null, os_hash_value: null });
+  const r = await ctx.cache.open(img, slowSource(ctx, data));
+  const err = await readAll(r!).then(() => null, (e) => e);
+  assert.ok(err, 'a wrong md5 fails the fill');
+  assert.not.ok(ctx.cache.isCached(img.id));
 });
 
 t('a stalled fill is abandoned after the stall time', async (ctx) => {
