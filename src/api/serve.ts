@@ -14,6 +14,7 @@ export interface ByteSource {
   /** Set while the file is still being filled (cache): see SendFileOptions.available. */
   available?: (pos: number) => Promise<number>;
   stream?: (start: number, end: number) => NodeJS.ReadableStream;
+  pipeTo?: (dst: NodeJS.WritableStream, start: number, end: number) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,6 +63,11 @@ export async function serveBytes(c: Context<Env>, src: ByteSource, o: ServeOptio
     if (src.available && length > 0) await src.available(start + length - 1);
     res.writeHead(status, headers);
     if (length === 0) {
+      res.end();
+      return;
+    }
+    if (src.pipeTo && !src.available) {
+      await src.pipeTo(res, start, start + length - 1);
       res.end();
       return;
     }

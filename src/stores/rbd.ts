@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ImageLocation } from '../images/record.js';
 import { connect, rbdAvailable, rbdUnavailableReason, type RadosCluster, type RbdImage, type RbdPool } from '../native/rbd.js';
@@ -208,6 +208,7 @@ export class RbdStore implements Store {
     return {
       size,
       stream: (start, endIncl) => windowedReader(image, start, endIncl + 1, chunk, (e) => this.noteFailure(e)),
+      pipeTo: (dst, start, endIncl) => pumpTo(image, start, endIncl + 1, chunk, dst as Writable, (e) => this.noteFailure(e)),
       close: () => image.close().catch(() => {}),
     };
   }
@@ -381,4 +382,42 @@ function windowedReader(image: RbdImage, start: number, end: number, chunk: numb
     }
   };
   return stream;
+}
+
+/**
+ * Sends [start, end) into `dst` with up to READ_WINDOW aio reads in flight, recycling the read buffers once
+ * the socket has taken their bytes: a download allocates a handful of buffers instead of one per chunk
+ * (fresh 8 MiB buffers per chunk cost ~25% of the CPU in garbage collection and page zeroing).
+ */
+async function pumpTo(image: RbdImage, start: number, end: number, chunk: number, dst: Writable, onError: (e: unknown) => void): Promise<void> {
+  const pool: Buffer[] = [];
+  const inflight: Array<{ buf: Buffer; len: number; at: number; read: Promise<number> }> = [];
+  let next = start;
+  let writeError: Error | null = null;
+  const closed = new Promise<never>((_, reject) => dst.once('close', () => reject(new Error('client went away'))));
+  closed.catch(() => {});
+  try {
+    for (;;) {
+      while (inflight.length < READ_WINDOW && next < end) {
+        const len = Math.min(chunk, end - next);
+        const buf = pool.pop() ?? Buffer.allocUnsafeSlow(chunk);
+        inflight.push({ buf, len, at: next, read: image.read(next, buf.subarray(0, len)) });
+        next += len;
+      }
+      const head = inflight.shift();
+      if (!head) return;
+      const n = await Promise.race([head.read, closed]);
+      if (n !== head.len) throw Object.assign(new Error(`short rbd read at ${head.at}: ${n} of ${head.len} bytes`), { code: 'ESHORTREAD' });
+      if (writeError) throw writeError;
+      const ok = dst.write(head.buf.subarray(0, head.len), (err) => {
+        if (err) writeError = err;
+        else pool.push(head.buf); // the socket has the bytes: the buffer can take the next read
+      });
+      if (!ok) await Promise.race([new Promise((r) => dst.once('drain', r)), closed]);
+    }
+  } catch (e) {
+    onError(e);
+    await Promise.allSettled(inflight.map((i) => i.read)); // never free a buffer librbd is still filling
+    throw e;
+  }
 }

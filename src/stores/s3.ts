@@ -175,18 +175,24 @@ export class S3Store implements Store {
     } catch (e) {
       await w.abort();
       this.noteFailure(e);
-      if (lostContact(e) || (e as SdkError).name === 'BucketMissing') throw unavailable(`Store ${this.o.id} is not available: ${this.reason(e)}`);
-      throw e;
+      if ((e as SdkError).name === 'BucketMissing') throw unavailable(`Store ${this.o.id} is not available: ${this.reason(e)}`);
+      this.rethrow(e);
     }
     const url = formatS3Url(this.o.host, this.o.accessKey, this.o.secretKey, this.o.bucket, imageId);
     return {
-      write: (chunk) => w.write(chunk),
+      write: (chunk) => w.write(chunk).catch((e) => this.rethrow(e)),
       commit: async () => {
-        await w.commit();
+        await w.commit().catch((e) => this.rethrow(e));
         return { url, store: this.o.id, metadata: {} };
       },
       abort: () => w.abort(),
     };
+  }
+
+  /** Losing the endpoint mid-upload is an outage (503 naming it), not an internal error. */
+  private rethrow(e: unknown): never {
+    if (lostContact(e)) throw unavailable(`Store ${this.o.id} is not available: ${this.reason(e)}`);
+    throw e;
   }
 
   /** The object a location names; only locations on this store's endpoint are read or removed. */

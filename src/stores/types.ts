@@ -16,6 +16,8 @@ export interface StoreReader {
   size: number;
   fd?: number;
   stream(start: number, end: number): NodeJS.ReadableStream; // inclusive end
+  /** Writes [start, end] straight into `dst`, reusing a few buffers (no per-chunk garbage); optional. */
+  pipeTo?(dst: NodeJS.WritableStream, start: number, end: number): Promise<void>;
   close(): Promise<void>;
 }
 
