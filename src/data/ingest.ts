@@ -59,7 +59,10 @@ export function ingest(src: Readable, writer: StoreWriter, o: IngestOptions): Pr
   const canAccept = () => free.length > 0 || allocated < SLOTS;
 
   return new Promise<IngestResult>((resolve, reject) => {
+    let settling = false;
     const settle = async () => {
+      if (settling) return;
+      settling = true;
       await Promise.allSettled([...inflight]);
       detach();
       if (failure) {
@@ -104,7 +107,10 @@ export function ingest(src: Readable, writer: StoreWriter, o: IngestOptions): Pr
         },
         (e) => {
           inflight.delete(p);
-          fail(e);
+          // A later overlapping write can fail after the first failure was recorded: the last one settles.
+          if (failure) {
+            if (inflight.size === 0) void settle();
+          } else fail(e);
         },
       );
       inflight.add(p);

@@ -11,6 +11,7 @@ import type { Env } from '../api/env.js';
 import { serveBytes } from '../api/serve.js';
 import { HttpError, unavailable } from '../util/errors.js';
 import { isUuid } from '../util/uuid.js';
+import { redactUrl } from '../util/redact.js';
 import { Upstream, UpstreamDownError, forwardableHeaders } from './upstream.js';
 
 export interface EdgeOptions {
@@ -86,7 +87,7 @@ export async function openEdgeSource(upstream: Upstream, stores: StoreRegistry, 
       }
       await reader.close();
     } catch (e) {
-      log.warn({ image: img.id, url: loc.url, err: (e as Error).message }, 'direct store read failed; using the upstream');
+      log.warn({ image: img.id, url: redactUrl(loc.url), err: (e as Error).message }, 'direct store read failed; using the upstream');
     }
   }
   const res = await upstream.request('GET', `/v2/images/${img.id}/file`, headers);

@@ -15,6 +15,7 @@ import { FileStore } from '../stores/file.js';
 import { ClientAbortError, ingest, type IngestResult } from '../data/ingest.js';
 import { HttpError, badRequest, conflict, unavailable } from '../util/errors.js';
 import { isoNow } from '../util/time.js';
+import { redactUrl } from '../util/redact.js';
 import type { ImageLocation, ImageRecord } from './record.js';
 import { checkUrl, fetchChecked } from './web-download.js';
 
@@ -270,7 +271,7 @@ export class Importer {
         finished(st, () => void reader.close());
         return st;
       } catch (e) {
-        this.log.warn({ image: img.id, url: loc.url, err: (e as Error).message }, 'copy-image source unreadable; trying the next copy');
+        this.log.warn({ image: img.id, url: redactUrl(loc.url), err: (e as Error).message }, 'copy-image source unreadable; trying the next copy');
       }
     }
     throw unavailable(`No readable copy of image ${img.id}`);

@@ -12,6 +12,7 @@ import { DataNotFoundError, StorageFullError, type Store, type StoreReader } fro
 import { ClientAbortError, ingest } from '../data/ingest.js';
 import { HttpError, badRequest, conflict, forbidden, notFound, tooLarge, unavailable } from '../util/errors.js';
 import { isoNow } from '../util/time.js';
+import { redactUrl } from '../util/redact.js';
 import { isUuid } from '../util/uuid.js';
 import { applyOp, type PatchOp } from './patch.js';
 import { parseListQuery, sortImages } from './query.js';
@@ -225,7 +226,7 @@ export class ImageService {
       try {
         await store?.delete(loc);
       } catch (e) {
-        this.log.warn({ err: e, image: id, url: loc.url }, 'could not delete image data; it is left behind');
+        this.log.warn({ err: e, image: id, url: redactUrl(loc.url) }, 'could not delete image data; it is left behind');
       }
     }
   }
@@ -400,13 +401,13 @@ export class ImageService {
         const reader = await store.open(loc);
         if (img.size !== null && reader.size !== img.size) {
           await reader.close();
-          this.log.error({ image: img.id, url: loc.url, want: img.size, have: reader.size }, 'stored image has the wrong size; not serving it');
+          this.log.error({ image: img.id, url: redactUrl(loc.url), want: img.size, have: reader.size }, 'stored image has the wrong size; not serving it');
           continue;
         }
         return reader;
       } catch (e) {
         lastErr = e;
-        if (!(e instanceof DataNotFoundError)) this.log.warn({ err: e, image: img.id, url: loc.url }, 'cannot open image data');
+        if (!(e instanceof DataNotFoundError)) this.log.warn({ err: e, image: img.id, url: redactUrl(loc.url) }, 'cannot open image data');
       }
     }
     if (lastErr && !(lastErr instanceof DataNotFoundError)) throw unavailable(`Image data of ${img.id} cannot be read now`);
@@ -452,7 +453,7 @@ export class ImageService {
     try {
       await store.delete(loc);
     } catch (e) {
-      this.log.warn({ err: e, image: id, url: loc.url }, 'could not delete image data; it is left behind');
+      this.log.warn({ err: e, image: id, url: redactUrl(loc.url) }, 'could not delete image data; it is left behind');
     }
   }
 
