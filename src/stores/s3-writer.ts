@@ -46,6 +46,7 @@ export class S3Writer {
   private nextPart = 1;
   private tail: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
+  private reported = false; // a write() has rejected with the failure
   private state: 'open' | 'committed' | 'aborted' = 'open';
   private aborting: Promise<void> | null = null;
   private readonly ac = new AbortController();
@@ -79,7 +80,13 @@ export class S3Writer {
     // One chunk at a time, in call order: bytes land in the order write() was called.
     const p = this.tail.then(() => this.accept(chunk));
     this.tail = p.catch(() => {});
-    return p;
+    // Only the first failure rejects; the writes queued behind it resolve with their bytes dropped, and
+    // commit() fails. The ingest stops at the first rejection and waits for the rest to resolve.
+    return p.catch((e) => {
+      if (this.reported) return;
+      this.reported = true;
+      throw e;
+    });
   }
 
   async commit(): Promise<void> {

@@ -30,6 +30,9 @@ const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNRE
 // The SDK warns once per process that its releases after January 2027 need Node 22; the locked one runs on 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+/** The bucket is not there and this store may not create it. */
+class BucketMissingError extends Error {}
+
 interface SdkError {
   name?: string;
   message?: string;
@@ -100,14 +103,14 @@ export class S3Store implements Store {
 
   /** Why the store cannot be used, naming the endpoint and bucket (never the keys). */
   private reason(e: unknown): string {
-    if ((e as SdkError).name === 'BucketMissing') return (e as Error).message;
+    if (e instanceof BucketMissingError) return e.message;
     return `S3 endpoint ${this.o.host}, bucket ${this.o.bucket}: ${describe(e)}`;
   }
 
   /** A request failed: if the endpoint went away or refuses our keys, stop taking uploads until a probe succeeds. */
   private noteFailure(e: unknown) {
     if ((e as SdkError).name === 'NoSuchBucket') this.bucketKnown = false; // removed behind our back
-    if ((lostContact(e) || (e as SdkError).name === 'BucketMissing') && this.lastError === null) {
+    if ((lostContact(e) || e instanceof BucketMissingError) && this.lastError === null) {
       this.lastError = this.reason(e);
       this.o.log.warn({ store: this.o.id, err: this.lastError }, 's3 store unavailable; retrying');
       this.scheduleProbe();
@@ -130,7 +133,7 @@ export class S3Store implements Store {
     } catch (e) {
       if (!isMissing(e)) throw e;
       if (!this.o.createBucketOnPut) {
-        throw Object.assign(new Error(`bucket ${this.o.bucket} does not exist at S3 endpoint ${this.o.host}; create it or set s3_store_create_bucket_on_put = true`), { name: 'BucketMissing' });
+        throw new BucketMissingError(`bucket ${this.o.bucket} does not exist at S3 endpoint ${this.o.host}; create it or set s3_store_create_bucket_on_put = true`);
       }
     }
   }
@@ -175,7 +178,7 @@ export class S3Store implements Store {
     } catch (e) {
       await w.abort();
       this.noteFailure(e);
-      if ((e as SdkError).name === 'BucketMissing') throw unavailable(`Store ${this.o.id} is not available: ${this.reason(e)}`);
+      if (e instanceof BucketMissingError) throw unavailable(`Store ${this.o.id} is not available: ${e.message}`);
       this.rethrow(e);
     }
     const url = formatS3Url(this.o.host, this.o.accessKey, this.o.secretKey, this.o.bucket, imageId);
@@ -327,25 +330,24 @@ function lostContact(e: unknown): boolean {
 function describe(e: unknown): string {
   const err = e as SdkError;
   const status = err.$metadata?.httpStatusCode;
-  if (status === undefined) return `cannot connect: ${err.message ?? String(e)}`;
+  if (status === undefined) return `unreachable: ${err.message ?? String(e)}`;
   const name = err.name && !/^Unknown/.test(err.name) ? ` ${err.name}` : '';
   const msg = err.message && !/^Unknown/.test(err.message) && err.message !== err.name ? `: ${err.message}` : '';
   if (status === 403) return `access denied (HTTP 403${name})${msg}; check s3_store_access_key and s3_store_secret_key`;
   return `HTTP ${status}${name}${msg}`;
 }
 
-/** The SDK's own messages into our log: per-request records stay out, an aborted streamed PUT is no news. */
+/**
+ * The SDK's own messages into our log. Its per-command records (which carry whole request bodies) stay out:
+ * failed commands are reported where they are handled. An aborted streamed PutObject is no news.
+ */
 function sdkLogger(o: S3StoreOptions) {
   const log = o.log.child({ store: o.id });
-  const text = (a: unknown[]) => a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ');
-  return {
-    debug: () => {},
-    info: () => {},
-    warn: (...a: unknown[]) => {
-      const m = text(a);
-      if (/non-retryable streaming request/.test(m)) log.debug(m);
-      else log.warn(m);
-    },
-    error: (...a: unknown[]) => log.error(text(a)),
+  const say = (level: 'warn' | 'error') => (...a: unknown[]) => {
+    if (!a.every((x) => typeof x === 'string')) return;
+    const m = a.join(' ');
+    if (/non-retryable streaming request/.test(m)) log.debug(m);
+    else log[level](m);
   };
+  return { debug: () => {}, info: () => {}, warn: say('warn'), error: say('error') };
 }

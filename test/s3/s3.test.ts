@@ -8,6 +8,7 @@ import {
 import { startTestDaemon, ADMIN, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, upload, PATCH_TYPE } from '../helpers/http.js';
 import { freshBucket, s3Client, s3Env, withS3, type S3Env } from './env.js';
+import { CuttableProxy } from './proxy.js';
 
 // The S3 store against the RGW of the one-node Ceph cluster test/run starts (test/env/ceph.sh).
 
@@ -92,18 +93,23 @@ interface Ctx {
 
 const t = suite<Ctx>('s3 store on Ceph RGW');
 t.before(async (ctx) => {
-  ctx.s3 = s3Env();
-  ctx.c = s3Client(ctx.s3);
-  ctx.bucket = freshBucket('s3');
-  // 6 MiB / 5 MiB: S3's smallest part size, so a 20 MiB image is a real multipart upload; 3 parts in flight.
-  ctx.d = await startTestDaemon({
-    tweak: (c) => {
-      withS3(c, ctx.s3, { bucket: ctx.bucket, largeObjectSize: 6 * MiB, largeObjectChunkSize: 5 * MiB, threadPools: 3 });
-      c.showMultipleLocations = true;
-    },
-    showDirectUrl: true,
-  });
-  await waitAvailable(ctx.d);
+  try {
+    ctx.s3 = s3Env();
+    ctx.c = s3Client(ctx.s3);
+    ctx.bucket = freshBucket('s3');
+    // 6 MiB / 5 MiB: S3's smallest part size, so a 20 MiB image is a real multipart upload; 3 parts in flight.
+    ctx.d = await startTestDaemon({
+      tweak: (c) => {
+        withS3(c, ctx.s3, { bucket: ctx.bucket, largeObjectSize: 6 * MiB, largeObjectChunkSize: 5 * MiB, threadPools: 3 });
+        c.showMultipleLocations = true;
+      },
+      showDirectUrl: true,
+    });
+    await waitAvailable(ctx.d);
+  } catch (e) {
+    console.error(`s3 store tests cannot start: ${(e as Error).message}`); // uvu counts the tests failed but prints nothing
+    throw e;
+  }
 });
 t.after(async (ctx) => {
   await ctx.d?.stop();
@@ -291,7 +297,7 @@ t('wrong secret: unavailable naming endpoint and bucket (never the secret); uplo
 
 t('unreachable endpoint, or missing bucket without create_on_put (until it appears): unavailable with the reason, uploads 503', async ({ s3, c }) => {
   const cases = [
-    { host: 'http://127.0.0.1:1', bucket: freshBucket('down'), want: /cannot connect/ },
+    { host: 'http://127.0.0.1:1', bucket: freshBucket('down'), want: /unreachable: connect ECONNREFUSED/ },
     { bucket: freshBucket('missing'), createBucketOnPut: false, want: /does not exist.*s3_store_create_bucket_on_put/ },
   ];
   for (const { want, ...s3o } of cases) {
@@ -313,6 +319,53 @@ t('unreachable endpoint, or missing bucket without create_on_put (until it appea
     } finally {
       await d.stop();
     }
+  }
+});
+
+t('endpoint lost mid-upload: 503, image queued, reads 503, store unavailable; all back when it returns', async ({ s3 }) => {
+  const u = new URL(s3.endpoint);
+  const proxy = await new CuttableProxy({ host: u.hostname, port: Number(u.port) }).listen();
+  const host = `http://127.0.0.1:${proxy.port}`;
+  const d = await startTestDaemon({
+    tweak: (c) => withS3(c, s3, { host, bucket: freshBucket('cut'), largeObjectSize: 6 * MiB, largeObjectChunkSize: 5 * MiB, threadPools: 2 }),
+  });
+  try {
+    await waitAvailable(d);
+    const kept = randomBytes(3 * MiB);
+    const k = await createImage(d.url, { name: 's3-kept' });
+    assert.is((await upload(d.url, k.id, kept)).status, 204);
+
+    const img = await createImage(d.url, { name: 's3-lost' });
+    const status = await new Promise<number>((resolve) => {
+      let answered = false;
+      const req = http.request(`${d.url}/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 40 * MiB } }, (res) => {
+        answered = true;
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', () => resolve(-1));
+      void (async () => {
+        for (let off = 0; off < 40 * MiB && !answered; off += MiB) {
+          if (off === 12 * MiB) await proxy.cut();
+          if (!req.write(randomBytes(MiB))) await new Promise((r) => req.once('drain', r));
+        }
+        if (!answered) req.end();
+      })().catch(() => {});
+    });
+    assert.is(status, 503);
+    assert.is((await request(`${d.url}/v2/images/${img.id}`)).json.status, 'queued');
+    const why: string = (await storeDetail(d)).unavailable ?? '';
+    assert.ok(why.includes(host), why);
+    assert.match(why, /unreachable: .*ECONN(REFUSED|RESET)/);
+    assert.is((await download(d, k.id)).status, 503);
+
+    await proxy.restore();
+    await waitAvailable(d, 15_000);
+    assert.ok((await download(d, k.id)).body.equals(kept));
+    assert.is((await upload(d.url, img.id, randomBytes(7 * MiB))).status, 204);
+  } finally {
+    await d.stop();
+    await proxy.close();
   }
 });
 

@@ -180,6 +180,10 @@ test('a failed part fails later writes; abort waits for parts in flight, then ab
   }
   assert.is(failed?.message, 'boom');
   assert.is(errors.length, 1);
+  // overlapping writes after it: the first rejects, the rest resolve (dropped); commit() fails
+  const more = await Promise.allSettled(Array.from({ length: 6 }, () => w.write(randomBytes(MiB))));
+  assert.equal(more.map((r) => r.status), Array(6).fill('fulfilled'));
+  await w.commit().then(() => assert.unreachable('commit after a failure'), (e) => assert.is(e.message, 'boom'));
   await w.abort();
   await w.abort(); // twice is fine
   const names = f.names();
