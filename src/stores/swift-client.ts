@@ -212,7 +212,7 @@ export class SwiftClient {
       if (!early) return put;
       const text = (await readAll(early).catch(() => Buffer.alloc(0))).toString('utf8').slice(0, 300);
       req.destroy();
-      if (early.statusCode === 401 && attempt === 99) {
+      if (early.statusCode === 401 && attempt === 0) {
         stale = s.token;
         continue;
       }
@@ -293,7 +293,8 @@ export class SwiftPut {
   async end(timeoutMs = 300_000): Promise<SwiftResponse> {
     if (this.failure && !this.response) throw this.failure;
     this.ended = true;
-    const res = this.response ?? (await new Promise<IncomingMessage>((resolve, reject) => {
+    const early = this.response; // answered before the body ended: the request can only be dropped
+    const res = early ?? (await new Promise<IncomingMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.req.destroy(timeoutError(`PUT ${decodeURI(this.path)}`));
       }, timeoutMs);
@@ -307,11 +308,14 @@ export class SwiftPut {
       });
       this.req.end();
     }));
-    return { status: res.statusCode!, headers: res.headers, body: await readAll(res) };
+    const body = await readAll(res);
+    if (early) this.req.destroy();
+    return { status: res.statusCode!, headers: res.headers, body };
   }
 
   destroy() {
     this.ended = true;
+    this.fail(new Error(`PUT ${decodeURI(this.path)}: abandoned`)); // a write waiting on the socket must not hang
     this.req.destroy();
   }
 }

@@ -54,7 +54,9 @@ export class SwiftWriter implements StoreWriter {
   }
 
   private async append(chunk: Buffer): Promise<void> {
-    if (this.failure) throw this.failure;
+    // The write that failed rejected; later ones drop their bytes quietly and commit() throws. (ingest settles
+    // only once after its first failure: rejecting every queued write too would leave the upload hanging.)
+    if (this.failure) return;
     try {
       let off = 0;
       while (off < chunk.length) {

@@ -74,6 +74,8 @@ function flushTokens(env: SwiftEnv): Promise<void> {
 interface SwiftOpts {
   container: string;
   authUrl?: string;
+  authVersion?: string;
+  region?: string;
   key?: string;
   configFile?: string;
   reference?: string;
@@ -87,9 +89,9 @@ function withSwift(c: Config, env: SwiftEnv, o: SwiftOpts) {
     options: {}, thinProvisioning: false,
     swift: {
       authAddress: o.configFile ? '' : (o.authUrl ?? env.authUrl), user: o.configFile ? '' : env.user, key: o.configFile ? '' : (o.key ?? env.key),
-      authVersion: '1', container: o.container, createContainerOnPut: o.create ?? true,
+      authVersion: o.authVersion ?? '1', container: o.container, createContainerOnPut: o.create ?? true,
       largeObjectSize: 2 * MiB, largeObjectChunkSize: 1 * MiB, // small, so a few MiB make segments
-      configFile: o.configFile ?? null, reference: o.reference ?? 'ref1', region: '', endpointType: 'publicURL',
+      configFile: o.configFile ?? null, reference: o.reference ?? 'ref1', region: o.region ?? '', endpointType: 'publicURL',
       serviceType: 'object-store', insecure: false, retryGetCount: o.retries ?? 0,
     },
   };
@@ -152,16 +154,24 @@ async function waitFor<T>(what: string, f: () => Promise<T | null | undefined | 
   }
 }
 
-const t = suite<{ d: TestDaemon; env: SwiftEnv; container: string }>('swift store on a real Swift');
+const t = suite<{ d: TestDaemon; env: SwiftEnv; container: string; setupError?: Error }>('swift store on a real Swift');
 t.before(async (ctx) => {
-  ctx.env = swiftEnv();
-  ctx.container = `imaged-test-${rand()}`;
-  ctx.d = await startTestDaemon({ tweak: (c) => withSwift(c, ctx.env, { container: ctx.container, retries: 2 }) });
-  await waitAvailable(ctx.d);
+  // uvu swallows a failing before hook's message: keep it and fail every test with it instead
+  try {
+    ctx.env = swiftEnv();
+    ctx.container = `imaged-test-${rand()}`;
+    ctx.d = await startTestDaemon({ tweak: (c) => withSwift(c, ctx.env, { container: ctx.container, retries: 2 }) });
+    await waitAvailable(ctx.d);
+  } catch (e) {
+    ctx.setupError = e as Error;
+  }
+});
+t.before.each((ctx) => {
+  if (ctx.setupError) throw ctx.setupError;
 });
 t.after(async (ctx) => {
   await ctx.d?.stop();
-  if (!ctx.env) return;
+  if (!ctx.env || ctx.setupError) return;
   // leave the shared Swift as found: this run's containers go
   const r = await swift(ctx.env, 'GET', '?format=json');
   for (const c of (r.json ?? []).filter((x: any) => x.name.startsWith('imaged-test-'))) {
@@ -379,7 +389,7 @@ t('swift+config:// locations through swift_store_config_file; existing Swift dat
     assert.is((await upload(d.url, img.id, data)).status, 204);
     const s = (await request(`${d.url}/v2/images/${img.id}`)).json;
     assert.is(s.direct_url, `swift+config://glancestore/${container}/${img.id}`);
-    assert.not.match(JSON.stringify(s), env.key === 'secret' ? ':secret@' : env.key); // no credentials in the record
+    assert.not.match(JSON.stringify(s), `:${env.key}@`); // no credentials in the record
     assert.ok((await request(`${d.url}/v2/images/${img.id}/file`)).body.equals(data));
 
     // data put into Swift by someone else, registered by either location form
@@ -414,6 +424,78 @@ t('swift+config:// locations through swift_store_config_file; existing Swift dat
     assert.match(unknownRef.body.toString(), 'no enabled store can serve');
   } finally {
     await d.stop();
+  }
+});
+
+t('Keystone v3 and v2 password auth (a stand-in Keystone that hands out tempauth tokens and a catalog)', async ({ env }) => {
+  // Swift here only knows tempauth, so the stand-in logs in there and returns that token: what is tested is
+  // imaged's side of Keystone (request bodies, X-Subject-Token, catalog choice by type/interface/region).
+  const seen: any[] = [];
+  const keystone = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c) => parts.push(c));
+    req.on('end', async () => {
+      const body = JSON.parse(Buffer.concat(parts).toString() || '{}');
+      seen.push({ url: req.url, body });
+      const a = await request(env.authUrl, { headers: { 'X-Auth-User': env.user, 'X-Auth-Key': env.key } });
+      const token = a.headers['x-auth-token'] as string;
+      const storage = a.headers['x-storage-url'] as string;
+      const wrong = 'http://127.0.0.1:1/v1/AUTH_wrong';
+      if (req.url === '/v3/auth/tokens') {
+        const pw = body.auth.identity.password.user;
+        if (pw.name !== 'glance' || pw.password !== env.key || pw.domain.id !== 'default' || body.auth.scope.project.name !== 'glance') {
+          res.writeHead(401).end();
+          return;
+        }
+        res.writeHead(201, { 'Content-Type': 'application/json', 'X-Subject-Token': token });
+        res.end(JSON.stringify({ token: { catalog: [
+          { type: 'identity', endpoints: [{ interface: 'public', region: 'RegionOne', url: 'http://127.0.0.1:1/v3' }] },
+          { type: 'object-store', endpoints: [
+            { interface: 'internal', region: 'RegionOne', url: wrong },
+            { interface: 'public', region: 'RegionTwo', url: wrong },
+            { interface: 'public', region: 'RegionOne', region_id: 'RegionOne', url: storage },
+          ] },
+        ] } }));
+      } else if (req.url === '/v2.0/tokens') {
+        const c = body.auth.passwordCredentials;
+        if (c.username !== 'glance' || c.password !== env.key || body.auth.tenantName !== 'glance') {
+          res.writeHead(401).end();
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ access: { token: { id: token }, serviceCatalog: [
+          { type: 'object-store', endpoints: [{ region: 'RegionTwo', publicURL: wrong }, { region: 'RegionOne', publicURL: storage, internalURL: wrong }] },
+        ] } }));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => keystone.listen(0, '127.0.0.1', r));
+  const port = (keystone.address() as net.AddressInfo).port;
+  try {
+    for (const [version, authUrl] of [['3', `http://127.0.0.1:${port}/v3`], ['2', `http://127.0.0.1:${port}/`]]) {
+      seen.length = 0;
+      const d = await startTestDaemon({ tweak: (c) => withSwift(c, env, { container: `imaged-test-${rand()}`, authUrl, authVersion: version, region: 'RegionOne' }) });
+      try {
+        await waitAvailable(d);
+        const data = randomBytes(2.5 * MiB);
+        const img = await createImage(d.url);
+        assert.is((await upload(d.url, img.id, data)).status, 204, `v${version} upload`);
+        assert.ok((await request(`${d.url}/v2/images/${img.id}/file`)).body.equals(data), `v${version} download`);
+        assert.is(seen[0].url, version === '3' ? '/v3/auth/tokens' : '/v2.0/tokens');
+      } finally {
+        await d.stop();
+      }
+    }
+    const bad = await startTestDaemon({ tweak: (c) => withSwift(c, env, { container: `imaged-test-${rand()}`, authUrl: `http://127.0.0.1:${port}/v3`, authVersion: '3', key: 'nope' }) });
+    try {
+      assert.match(await settledReason(bad), `cannot authenticate to Swift at http://127.0.0.1:${port}/v3 as glance:glance (auth version 3): the credentials were refused (HTTP 401)`);
+    } finally {
+      await bad.stop();
+    }
+  } finally {
+    keystone.close();
   }
 });
 
