@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { windowedReadable } from '../data/windowed.js';
 import type { Logger } from 'pino';
 import type { ImageLocation } from '../images/record.js';
 import { connect, rbdAvailable, rbdUnavailableReason, type RadosCluster, type RbdImage, type RbdPool } from '../native/rbd.js';
@@ -323,65 +324,15 @@ function isZero(b: Buffer): boolean {
   return true;
 }
 
-/**
- * Reads [start, end) with up to READ_WINDOW aio reads in flight, emitting chunks in order. Reading stops while
- * the consumer (the client socket) is not draining, so a slow client holds at most the window in memory.
- */
+/** Reads [start, end) with up to READ_WINDOW aio reads in flight, in order, with backpressure. */
 function windowedReader(image: RbdImage, start: number, end: number, chunk: number, onError: (e: unknown) => void): Readable {
-  let next = start;
-  const inflight: Array<Promise<Buffer>> = [];
-  let wanted = false;
-  let pumping = false;
-  const issue = () => {
-    while (inflight.length < READ_WINDOW && next < end) {
-      const at = next;
-      const len = Math.min(chunk, end - at);
-      next += len;
-      const buf = Buffer.allocUnsafe(len);
-      inflight.push(
-        image.read(at, buf).then((n) => {
-          if (n !== len) throw Object.assign(new Error(`short rbd read at ${at}: ${n} of ${len} bytes`), { code: 'ESHORTREAD' });
-          return buf;
-        }),
-      );
-    }
+  const read = async (at: number, len: number) => {
+    const buf = Buffer.allocUnsafe(len);
+    const n = await image.read(at, buf);
+    if (n !== len) throw Object.assign(new Error(`short rbd read at ${at}: ${n} of ${len} bytes`), { code: 'ESHORTREAD' });
+    return buf;
   };
-  const stream = new Readable({
-    highWaterMark: chunk,
-    read() {
-      wanted = true;
-      void pump();
-    },
-    destroy(err, cb) {
-      next = end; // issue nothing more; in-flight reads finish into buffers nobody reads
-      for (const p of inflight) p.catch(() => {});
-      cb(err);
-    },
-  });
-  const pump = async () => {
-    if (pumping) return;
-    pumping = true;
-    try {
-      while (wanted && !stream.destroyed) {
-        issue();
-        const p = inflight.shift();
-        if (!p) {
-          stream.push(null);
-          return;
-        }
-        const buf = await p;
-        if (stream.destroyed) return;
-        wanted = stream.push(buf);
-      }
-      issue(); // keep the window full while the consumer catches up
-    } catch (e) {
-      onError(e);
-      stream.destroy(e as Error);
-    } finally {
-      pumping = false;
-    }
-  };
-  return stream;
+  return windowedReadable({ read, onError }, start, end, chunk, READ_WINDOW);
 }
 
 /**

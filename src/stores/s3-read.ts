@@ -1,4 +1,5 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { windowedReadable } from '../data/windowed.js';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 const RANGE_BYTES = 4 << 20; // RGW stores objects in 4 MiB stripes
@@ -38,62 +39,13 @@ async function readBody(body: Readable, len: number, what: string): Promise<Buff
 }
 
 /**
- * Streams [start, end) with up to WINDOW ranged GETs in flight, emitting them in order. Fetching stops while
- * the consumer (the client socket) is not draining, so a slow client holds at most the window in memory;
+ * Streams [start, end) with up to WINDOW ranged GETs in flight, in order, with backpressure (windowedReadable);
  * destroying the stream cancels the GETs in flight.
  */
 export function windowedRanges(src: RangeSource, start: number, end: number): Readable {
-  let next = start;
-  const inflight: Array<Promise<Buffer>> = [];
   const ac = new AbortController();
-  let wanted = false;
-  let pumping = false;
-  const issue = () => {
-    while (inflight.length < WINDOW && next < end) {
-      const at = next;
-      const len = Math.min(RANGE_BYTES, end - at);
-      next += len;
-      const p = getRange(src, at, len, ac.signal);
-      p.catch(() => {}); // observed in order by pump()
-      inflight.push(p);
-    }
-  };
-  const stream = new Readable({
-    highWaterMark: RANGE_BYTES,
-    read() {
-      wanted = true;
-      void pump();
-    },
-    destroy(err, cb) {
-      next = end;
-      ac.abort();
-      cb(err);
-    },
-  });
-  const pump = async () => {
-    if (pumping) return;
-    pumping = true;
-    try {
-      while (wanted && !stream.destroyed) {
-        issue();
-        const p = inflight.shift();
-        if (!p) {
-          stream.push(null);
-          return;
-        }
-        const buf = await p;
-        if (stream.destroyed) return;
-        wanted = stream.push(buf);
-      }
-      issue(); // keep the window full while the consumer catches up
-    } catch (e) {
-      if (!stream.destroyed) {
-        src.onError(e);
-        stream.destroy(e as Error);
-      }
-    } finally {
-      pumping = false;
-    }
-  };
-  return stream;
+  return windowedReadable(
+    { read: (at, len) => getRange(src, at, len, ac.signal), onError: (e) => src.onError(e), onDestroy: () => ac.abort() },
+    start, end, RANGE_BYTES, WINDOW,
+  );
 }
