@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { run } from './proc.js';
+import { cephDir, readEnvFile } from './envfile.js';
 
 /** The throwaway cluster test/run starts (test/env/ceph.sh); its env file says where everything is. */
 export interface CephEnv {
@@ -13,16 +13,8 @@ export interface CephEnv {
 }
 
 export function cephEnv(): CephEnv {
-  const dir = process.env.IMAGED_TEST_CEPH_DIR ?? '/tmp/imaged-ceph';
-  const file = path.join(dir, 'env');
-  if (!existsSync(file)) {
-    throw new Error(`no Ceph test cluster at ${dir}: start it with test/env/ceph.sh start ${dir} (test/run does)`);
-  }
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]] = m[2].replace(/^["']|["']$/g, '');
-  }
+  const dir = cephDir();
+  const env = readEnvFile(dir, 'test/env/ceph.sh start');
   return {
     dir,
     conf: env.CEPH_CONF,

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { readEnvFile } from './envfile.js';
 
 /** The real glance-api peer that test/run starts (test/env/glance.sh); its env file says where it is. */
 export interface GlanceEnv {
@@ -9,14 +9,7 @@ export interface GlanceEnv {
 }
 
 export function glanceEnv(): GlanceEnv {
-  const dir = process.env.IMAGED_TEST_GLANCE_DIR ?? '/tmp/imaged-glance';
-  const file = path.join(dir, 'env');
-  if (!existsSync(file)) throw new Error(`no glance-api peer at ${dir}: start it with test/env/glance.sh start ${dir} (test/run does)`);
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]] = m[2];
-  }
+  const env = readEnvFile(process.env.IMAGED_TEST_GLANCE_DIR ?? '/tmp/imaged-glance', 'test/env/glance.sh start');
   return { url: env.GLANCE_URL, log: env.GLANCE_LOG, clientHome: env.GLANCE_CLIENT_HOME };
 }
 

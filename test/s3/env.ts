@@ -1,6 +1,5 @@
 // The S3 side (Ceph RGW) of the throwaway cluster test/run starts (test/env/ceph.sh with IMAGED_CEPH_RGW=1).
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { cephDir, readEnvFile } from '../helpers/envfile.js';
 import { randomBytes } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Config, S3StoreConfig, StoreConfig } from '../../src/config/index.js';
@@ -17,16 +16,9 @@ export interface S3Env {
 
 /** Reads DIR/env; throws (never skips) when the cluster or its RGW is not there. */
 export function s3Env(): S3Env {
-  const dir = process.env.IMAGED_TEST_CEPH_DIR ?? '/tmp/imaged-ceph';
-  const file = path.join(dir, 'env');
-  if (!existsSync(file)) {
-    throw new Error(`no Ceph test cluster at ${dir}: start it with IMAGED_CEPH_RGW=1 test/env/ceph.sh start ${dir} (test/run does)`);
-  }
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]] = m[2].replace(/^["']|["']$/g, '');
-  }
+  const dir = cephDir();
+  const file = `${dir}/env`;
+  const env = readEnvFile(dir, 'IMAGED_CEPH_RGW=1 test/env/ceph.sh start');
   if (!env.S3_ENDPOINT || !env.S3_ACCESS_KEY || !env.S3_SECRET_KEY) {
     throw new Error(`the Ceph test cluster at ${dir} has no RGW (no S3_ENDPOINT in ${file}): start it with IMAGED_CEPH_RGW=1 test/env/ceph.sh start ${dir}`);
   }

@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { cephDir, readEnvFile } from '../helpers/envfile.js';
 import { startTestDaemon, ADMIN } from '../helpers/daemon.js';
 import { request, createImage, upload } from '../helpers/http.js';
 import type { StoreConfig } from '../../src/config/index.js';
@@ -13,14 +12,8 @@ const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
 function rgwSwift() {
-  const dir = process.env.IMAGED_TEST_CEPH_DIR ?? '/tmp/imaged-ceph';
-  const file = path.join(dir, 'env');
-  if (!existsSync(file)) throw new Error(`no Ceph test cluster at ${dir}: start it with IMAGED_CEPH_RGW=1 test/env/ceph.sh start ${dir} (test/run does)`);
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]] = m[2];
-  }
+  const dir = cephDir();
+  const env = readEnvFile(dir, 'IMAGED_CEPH_RGW=1 test/env/ceph.sh start');
   if (!env.SWIFT_AUTH_URL) throw new Error(`the Ceph test cluster at ${dir} runs without RGW: start it with IMAGED_CEPH_RGW=1`);
   return { authUrl: env.SWIFT_AUTH_URL, user: env.SWIFT_USER, key: env.SWIFT_KEY };
 }

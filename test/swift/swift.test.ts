@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { startTestDaemon, ADMIN, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, upload, PATCH_TYPE, type Reply } from '../helpers/http.js';
 import { run } from '../helpers/proc.js';
+import { readEnvFile } from '../helpers/envfile.js';
 import type { Config, StoreConfig } from '../../src/config/index.js';
 
 // The swift store against the real all-in-one Swift that test/run starts (test/env/swift.sh).
@@ -28,13 +29,7 @@ interface SwiftEnv {
 /** DIR/env of test/env/swift.sh, read the way test/helpers/ceph.ts reads Ceph's. */
 function swiftEnv(): SwiftEnv {
   const dir = process.env.IMAGED_TEST_SWIFT_DIR ?? '/tmp/imaged-swift';
-  const file = path.join(dir, 'env');
-  if (!existsSync(file)) throw new Error(`no Swift test cluster at ${dir}: start it with test/env/swift.sh start ${dir} (test/run does)`);
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]] = m[2].replace(/^["']|["']$/g, '');
-  }
+  const env = readEnvFile(dir, 'test/env/swift.sh start');
   return { dir, authUrl: env.SWIFT_AUTH_URL, user: env.SWIFT_USER, key: env.SWIFT_KEY, proxyLog: env.SWIFT_PROXY_LOG, memcachedPort: Number(env.SWIFT_MEMCACHED_PORT) };
 }
 
