@@ -5,6 +5,7 @@
 // Rows: phase cold-1 / cold-N (JSON from edge-cold.mjs per row) or hit-nginx / hit-edge (curl -w fields).
 // MB = 10^6 bytes; GiB = 2^30 bytes.
 import { appendFileSync, readFileSync } from 'node:fs';
+import { readTsv, f, pad, out, table } from './stats.mjs';
 
 const GIB = 2 ** 30;
 const TARGET_UP_READ = 1.0; // bytes read upstream / image size with N concurrent cold clients
@@ -12,15 +13,6 @@ const TARGET_MANY_VS_ONE = 1.2; // N clients' last byte / one client's cold last
 const TARGET_HIT = 0.9; // edge cache-hit throughput / nginx, at least
 
 const [mode, file, fileMd5, summaryFile] = process.argv.slice(2);
-
-function readTsv(path) {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
-  const cols = head.split('\t');
-  return lines.filter(Boolean).map((l) => {
-    const v = l.split('\t');
-    return Object.fromEntries(cols.map((c, i) => [c, /^-?[0-9.]+$/.test(v[i]) ? Number(v[i]) : v[i]]));
-  });
-}
 
 function quantile(xs, q) {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -31,16 +23,6 @@ function quantile(xs, q) {
 }
 const median = (xs) => quantile(xs, 0.5);
 const max = (xs) => quantile(xs, 1);
-const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-const pad = (s, n) => String(s).padStart(n);
-const out = (s = '') => console.log(s);
-
-function table(header, rows) {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  out(header.map((h, i) => (i === 0 ? h.padEnd(w[i]) : pad(h, w[i]))).join('  '));
-  out(w.map((n) => '-'.repeat(n)).join('  '));
-  for (const r of rows) out(r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : pad(c, w[i]))).join('  '));
-}
 
 /** One row, with what the tables need. */
 function enrich(row) {
@@ -147,7 +129,7 @@ const cold = [
   ['clients CPU-s (curl, launcher)', f(med(one, 'client_cpu_s'), 2), f(med(many, 'client_cpu_s'), 2), ''],
   ['other load (CPUs, worst run)', f(max(one.map((r) => r.otherCores)), 2), f(max(many.map((r) => r.otherCores)), 2), ''],
 ];
-table(['', '1 client', `${N} clients`, 'ratio'], cold);
+table(['', '1 client', `${N} clients`, 'ratio'], cold, { firstLeft: true });
 
 const ng = rows.filter((r) => r.phase === 'hit-nginx');
 const ed = rows.filter((r) => r.phase === 'hit-edge');
@@ -162,7 +144,7 @@ table(['', 'nginx', 'edge', 'ratio'], [
   ['TTFB (ms)', f(med(ng, 'ttfb_ms'), 1), f(med(ed, 'ttfb_ms'), 1), f(median(pairs.map(([n, e]) => e.ttfb_ms / n.ttfb_ms)), 2)],
   ['server CPU-s/GiB', f(med(ng, 'cpuPerGib'), 3), f(med(ed, 'cpuPerGib'), 3), f(hitCpuRatio, 2)],
   ['other load (CPUs, worst run)', f(max(ng.map((r) => r.otherCores)), 2), f(max(ed.map((r) => r.otherCores)), 2), ''],
-]);
+], { firstLeft: true });
 
 const busiest = max(rows.map((r) => r.otherCores));
 if (busiest > 0.25) {

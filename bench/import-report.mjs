@@ -1,36 +1,11 @@
 // Turns the per-run TSV of bench/import.sh into a table: imaged's copy-image vs the stores' CLIs.
 //   node import-report.mjs RESULTS.tsv FLOOR_MBPS FLOOR_CPU CLI_STARTUP_TEXT SWIFT_SEGMENTATION_TEXT
 // MB = 10^6 bytes. No target: ratios are reported (imaged/CLI, median of the per-round ratios).
-import { readFileSync } from 'node:fs';
+import { readTsv, median, f, out, table } from './stats.mjs';
 
 const [file, floorMbps, floorCpu, startup, segText] = process.argv.slice(2);
 
-function readTsv(path) {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
-  const cols = head.split('\t');
-  return lines.filter(Boolean).map((l) => {
-    const v = l.split('\t');
-    return Object.fromEntries(cols.map((c, i) => [c, /^-?[0-9.]+$/.test(v[i]) ? Number(v[i]) : v[i]]));
-  });
-}
-
-function median(xs) {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-const out = (s = '') => console.log(s);
 const range = (xs, d = 0) => (xs.length ? `${f(Math.min(...xs), d)}..${f(Math.max(...xs), d)}` : 'n/a');
-
-function table(header, rows) {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  out(header.map((h, i) => h.padStart(w[i])).join('  '));
-  out(w.map((n) => '-'.repeat(n)).join('  '));
-  for (const r of rows) out(r.map((c, i) => String(c).padStart(w[i])).join('  '));
-}
 
 const all = readTsv(file).map((r) => ({
   ...r,

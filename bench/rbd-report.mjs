@@ -1,37 +1,13 @@
 // Turns the per-run TSV of bench/rbd.sh into a table: imaged's rbd store vs the rbd CLI.
 //   node rbd-report.mjs RESULTS.tsv CLI_START_SECS CLI_START_CPU [SUMMARY_FILE]
 // MB = 10^6 bytes. Lines starting with "TARGET" are also appended to SUMMARY_FILE.
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
+import { readTsv, median, f, out, table } from './stats.mjs';
 
 const TARGET = 1.0; // imaged/CLI throughput, at least, both ways
 
 const [file, startSecs, startCpu, summaryFile] = process.argv.slice(2);
 
-function readTsv(path) {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
-  const cols = head.split('\t');
-  return lines.filter(Boolean).map((l) => {
-    const v = l.split('\t');
-    return Object.fromEntries(cols.map((c, i) => [c, /^-?[0-9.]+$/.test(v[i]) ? Number(v[i]) : v[i]]));
-  });
-}
-
-function median(xs) {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-const out = (s = '') => console.log(s);
-
-function table(header, rows) {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  out(header.map((h, i) => h.padStart(w[i])).join('  '));
-  out(w.map((n) => '-'.repeat(n)).join('  '));
-  for (const r of rows) out(r.map((c, i) => String(c).padStart(w[i])).join('  '));
-}
 
 const runs = readTsv(file).map((r) => ({
   ...r,

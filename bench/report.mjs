@@ -3,6 +3,7 @@
 //   node report.mjs upload RESULTS.tsv IDLE_PROBE.json [SUMMARY_FILE]
 // MB = 10^6 bytes; GiB = 2^30 bytes. Lines starting with "TARGET" are also appended to SUMMARY_FILE.
 import { appendFileSync, readFileSync } from 'node:fs';
+import { readTsv, median, f, pad, out, table } from './stats.mjs';
 
 const GIB = 2 ** 30;
 const TARGET_DL_THROUGHPUT = 0.95; // imaged/nginx, at least
@@ -11,33 +12,7 @@ const TARGET_UL_MBPS = 300;
 
 const [mode, file, ...rest] = process.argv.slice(2);
 
-function readTsv(path) {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
-  const cols = head.split('\t');
-  return lines.filter(Boolean).map((l) => {
-    const v = l.split('\t');
-    return Object.fromEntries(cols.map((c, i) => [c, /^-?[0-9.]+$/.test(v[i]) ? Number(v[i]) : v[i]]));
-  });
-}
-
-function median(xs) {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-const pad = (s, n) => String(s).padStart(n);
-const out = (s = '') => console.log(s);
 const summary = [];
-
-function table(header, rows) {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  out(header.map((h, i) => pad(h, w[i])).join('  '));
-  out(w.map((n) => '-'.repeat(n)).join('  '));
-  for (const r of rows) out(r.map((c, i) => pad(c, w[i])).join('  '));
-}
 
 if (mode === 'download') {
   const [summaryFile] = rest;
