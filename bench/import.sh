@@ -45,29 +45,15 @@ IMAGED_PID=
 
 # Cleanup: imaged first (it would only retry its connections), then both clusters, then lib.sh's cleanup.
 import_cleanup() {
-  local rc=$? i
+  local rc=$?
   trap - EXIT INT TERM
-  if [[ -n $IMAGED_PID ]] && kill -0 "$IMAGED_PID" 2>/dev/null; then
-    kill -TERM "$IMAGED_PID" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$IMAGED_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-  fi
+  stop_pid "$IMAGED_PID"
   if [[ ${KEEP_CLUSTERS:-0} == 1 ]]; then
     [[ -z $CEPH_DIR ]] || note "KEEP_CLUSTERS=1: Ceph left running in $CEPH_DIR (bash test/env/ceph.sh purge $CEPH_DIR)"
     [[ -z $SWIFT_DIR ]] || note "KEEP_CLUSTERS=1: Swift left running in $SWIFT_DIR (bash test/env/swift.sh purge $SWIFT_DIR)"
   else
-    if [[ -n $CEPH_DIR && -d $CEPH_DIR ]]; then
-      note "purging the benchmark Ceph cluster in $CEPH_DIR"
-      bash "$CEPH_SH" purge "$CEPH_DIR" >"$BENCH_TMP/ceph-purge.log" 2>&1 ||
-        { cat "$BENCH_TMP/ceph-purge.log" >&2; note "purge of $CEPH_DIR failed"; }
-    fi
-    if [[ -n $SWIFT_DIR && -d $SWIFT_DIR ]]; then
-      note "purging the benchmark Swift in $SWIFT_DIR"
-      bash "$SWIFT_SH" purge "$SWIFT_DIR" >"$BENCH_TMP/swift-purge.log" 2>&1 ||
-        { cat "$BENCH_TMP/swift-purge.log" >&2; note "purge of $SWIFT_DIR failed"; }
-    fi
+    purge_env "$CEPH_SH" "$CEPH_DIR" ceph
+    purge_env "$SWIFT_SH" "$SWIFT_DIR" swift
   fi
   [[ -z $IMAGED_PID ]] || rm -f "/tmp/perf-$IMAGED_PID.map"
   set +e # hand rc on to lib.sh's cleanup as $?, which it exits with

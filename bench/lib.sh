@@ -52,6 +52,26 @@ bench_cleanup() {
 
 # bench_init NAME: scratch dir + traps. The dir lives in BENCH_TMPDIR (default /tmp): it holds
 # a 1 GiB file and, for uploads, one stored copy at a time.
+# stop_pid PID: SIGTERM, then wait up to 10 s for it to go (cleanup paths; never fails).
+stop_pid() {
+  local pid=$1 i
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+}
+
+# purge_env SCRIPT DIR WHAT: removes a test/env/*.sh server the bench started (cleanup paths; never fails).
+purge_env() {
+  local script=$1 dir=$2 what=$3
+  [[ -n $dir && -d $dir ]] || return 0
+  note "purging the benchmark $what in $dir"
+  bash "$script" purge "$dir" >"$BENCH_TMP/$what-purge.log" 2>&1 ||
+    { cat "$BENCH_TMP/$what-purge.log" >&2; note "purge of $dir failed"; }
+}
+
 bench_init() {
   BENCH_TMP=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/imaged-bench-$1.XXXXXX")
   trap bench_cleanup EXIT

@@ -31,23 +31,13 @@ IMAGED_PID=
 
 # Cleanup: imaged first (it would only retry its connection), then the cluster, then lib.sh's cleanup.
 rbd_cleanup() {
-  local rc=$? i
+  local rc=$?
   trap - EXIT INT TERM
-  if [[ -n $IMAGED_PID ]] && kill -0 "$IMAGED_PID" 2>/dev/null; then
-    kill -TERM "$IMAGED_PID" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$IMAGED_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-  fi
-  if [[ -n $CEPH_DIR && -d $CEPH_DIR ]]; then
-    if [[ ${KEEP_CEPH:-0} == 1 ]]; then
-      note "KEEP_CEPH=1: cluster left running in $CEPH_DIR (bash test/env/ceph.sh purge $CEPH_DIR)"
-    else
-      note "purging the benchmark cluster in $CEPH_DIR"
-      bash "$CEPH_SH" purge "$CEPH_DIR" >"$BENCH_TMP/ceph-purge.log" 2>&1 ||
-        { cat "$BENCH_TMP/ceph-purge.log" >&2; note "purge of $CEPH_DIR failed"; }
-    fi
+  stop_pid "$IMAGED_PID"
+  if [[ ${KEEP_CEPH:-0} == 1 && -n $CEPH_DIR ]]; then
+    note "KEEP_CEPH=1: cluster left running in $CEPH_DIR (bash test/env/ceph.sh purge $CEPH_DIR)"
+  else
+    purge_env "$CEPH_SH" "$CEPH_DIR" ceph
   fi
   set +e # hand rc on to lib.sh's cleanup as $?, which it exits with
   (exit "$rc")
