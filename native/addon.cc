@@ -2,10 +2,12 @@
 // an XxxInit(env, exports) call below; keep this a flat list.
 #include <napi.h>
 
-#include "sendfile.h"
+#include "memory.h"
+#include "socket_io.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  SendfileInit(env, exports);
+  SocketIoInit(env, exports);
+  MemoryInit(env, exports);
   return exports;
 }
 

@@ -14,9 +14,9 @@ export function importApi(svc: ImageService, importer: Importer) {
     const img = svc.modifiable(c.get('ctx'), c.req.param('id'), 'stage data for');
     try {
       await importer.stage(img, c.env.incoming);
-    } catch (e) {
+    } finally {
+      // A refused body is not worth reading, and one read natively leaves Node's parser short of its end.
       if (!c.env.incoming.complete) c.header('Connection', 'close');
-      throw e;
     }
     return c.body(null, 204);
   });

@@ -3,6 +3,10 @@ import type { StoreWriter } from '../stores/types.js';
 import { createMultiHasher } from '../hashing/hashers.js';
 import { createXxh3 } from '../hashing/xxh3.js';
 import { HttpError, badRequest, tooLarge } from '../util/errors.js';
+import { streamBody, type BodySource } from './body.js';
+import { tryLoadNative } from '../native/binding.js';
+
+export { ClientAbortError } from './body.js';
 
 export interface IngestOptions {
   /** Bytes allowed at most (image_size_cap); more → 413. */
@@ -24,145 +28,94 @@ export interface IngestResult {
   xxh3: string;
 }
 
-/** The client went away before the body ended. */
-export class ClientAbortError extends Error {}
-
 const SLOT_BYTES = 1 << 20;
-const SLOTS = 8; // at most 8 MiB between the socket and the disk/hashers; the socket is paused beyond that
+/** Slots start on a 4 KiB boundary so a store can write them with O_DIRECT (no page-cache copy). */
+export const SLOT_ALIGN = 4096;
+
+function alignedSlot(shared: boolean): Buffer {
+  const mem = shared ? new SharedArrayBuffer(SLOT_BYTES + SLOT_ALIGN) : new ArrayBuffer(SLOT_BYTES + SLOT_ALIGN);
+  const skip = tryLoadNative()?.alignOffset(new Uint8Array(mem), SLOT_ALIGN) ?? 0;
+  return Buffer.from(mem, skip, SLOT_BYTES);
+}
+const SLOTS = 8; // at most 8 MiB between the socket and the disk/hashers; the socket waits beyond that
 
 /**
  * Streams a request body into a store writer while hashing it. Bytes are gathered into 1 MiB slots; each full
  * slot is written and hashed concurrently, and a slot is reused only when both are done, so memory stays
- * bounded and a slow disk or hasher pauses the socket (TCP backpressure) instead of buffering.
+ * bounded and a slow disk or hasher stops the reads (TCP backpressure) instead of buffering.
  * Resolves once every byte has been handed to the writer (the caller commits); rejects after all in-flight
  * work has settled, so the caller can safely abort the writer.
  */
-export function ingest(src: Readable, writer: StoreWriter, o: IngestOptions): Promise<IngestResult> {
+export async function ingest(body: Readable | BodySource, writer: StoreWriter, o: IngestOptions): Promise<IngestResult> {
+  const src = 'fill' in body ? body : streamBody(body);
   const hasher = createMultiHasher(o.hashAlgo, o.hashInWorkers, o.md5 ?? true);
   const xxh = createXxh3();
-  const newSlot = () => Buffer.from(o.hashInWorkers ? new SharedArrayBuffer(SLOT_BYTES) : new ArrayBuffer(SLOT_BYTES));
+  const newSlot = () => alignedSlot(o.hashInWorkers);
   const free: Buffer[] = [];
-  let cur: Buffer | null = null;
-  let curLen = 0;
-  let total = 0;
   const inflight = new Set<Promise<void>>();
-  let failure: Error | null = null;
-  let ended = false;
   let allocated = 0;
-
-  const takeSlot = (): Buffer => {
-    const s = free.pop();
-    if (s) return s;
-    allocated++;
-    return newSlot();
+  let total = 0;
+  let failure: Error | null = null;
+  const fail = (e: Error) => {
+    failure ??= e;
+    src.stop(failure);
   };
-  const canAccept = () => free.length > 0 || allocated < SLOTS;
+  const onAbortSignal = () => fail(new HttpError(410, 'Image was deleted during upload'));
+  if (o.signal?.aborted) onAbortSignal();
+  else o.signal?.addEventListener('abort', onAbortSignal);
 
-  return new Promise<IngestResult>((resolve, reject) => {
-    let settling = false;
-    const settle = async () => {
-      if (settling) return;
-      settling = true;
-      await Promise.allSettled([...inflight]);
-      detach();
-      if (failure) {
-        hasher.close();
-        reject(failure);
-        return;
-      }
+  // Each full slot is written and hashed while the next one fills; its promise never rejects (fail() records).
+  const flush = (slot: Buffer, len: number) => {
+    const view = slot.subarray(0, len);
+    xxh.update(view);
+    const p: Promise<void> = Promise.all([writer.write(view), hasher.update(view)]).then(
+      () => {
+        inflight.delete(p);
+        free.push(slot);
+      },
+      (e) => {
+        inflight.delete(p);
+        fail(e);
+      },
+    );
+    inflight.add(p);
+  };
+
+  try {
+    while (!failure) {
+      while (free.length === 0 && allocated >= SLOTS && !failure) await Promise.race(inflight);
+      if (failure) break;
+      const slot = free.pop() ?? (allocated++, newSlot());
+      let n: number;
       try {
-        if (o.expectedSize !== null && total !== o.expectedSize) {
-          throw badRequest(`Provided image size must match the stored image size: got ${total} bytes, x-openstack-image-size said ${o.expectedSize}`);
-        }
-        const d = await hasher.digests();
-        resolve({ size: total, md5: d.md5, osHash: d.os, xxh3: xxh.hex() });
+        n = await src.fill(slot);
       } catch (e) {
-        reject(e);
-      } finally {
-        hasher.close();
+        fail(e as Error);
+        break;
       }
-    };
-
-    const fail = (e: Error) => {
-      if (failure) return;
-      failure = e;
-      src.pause();
-      if (inflight.size === 0) void settle();
-    };
-
-    const flush = (slot: Buffer, len: number) => {
-      const view = slot.subarray(0, len);
-      xxh.update(view);
-      const p: Promise<void> = Promise.all([writer.write(view), hasher.update(view)]).then(
-        () => {
-          inflight.delete(p);
-          free.push(slot);
-          if (failure) {
-            if (inflight.size === 0) void settle();
-          } else if (ended) {
-            if (inflight.size === 0) void settle();
-          } else if (src.isPaused()) {
-            src.resume();
-          }
-        },
-        (e) => {
-          inflight.delete(p);
-          // A later overlapping write can fail after the first failure was recorded: the last one settles.
-          if (failure) {
-            if (inflight.size === 0) void settle();
-          } else fail(e);
-        },
-      );
-      inflight.add(p);
-    };
-
-    const onData = (chunk: Buffer) => {
-      if (failure) return;
-      total += chunk.length;
-      if (total > o.maxBytes) return fail(tooLarge(`Image exceeds the size cap of ${o.maxBytes} bytes`));
+      if (failure) break;
+      total += n;
+      if (total > o.maxBytes) {
+        fail(tooLarge(`Image exceeds the size cap of ${o.maxBytes} bytes`));
+        break;
+      }
       if (o.expectedSize !== null && total > o.expectedSize) {
-        return fail(badRequest(`Provided image size must match the stored image size: more than ${o.expectedSize} bytes sent`));
+        fail(badRequest(`Provided image size must match the stored image size: more than ${o.expectedSize} bytes sent`));
+        break;
       }
-      let off = 0;
-      while (off < chunk.length) {
-        if (!cur) {
-          cur = takeSlot();
-          curLen = 0;
-        }
-        const n = chunk.copy(cur, curLen, off);
-        curLen += n;
-        off += n;
-        if (curLen === SLOT_BYTES) {
-          flush(cur, curLen);
-          cur = null;
-        }
-      }
-      if (!canAccept()) src.pause();
-    };
-    const onEnd = () => {
-      if (failure) return;
-      ended = true;
-      if (cur && curLen > 0) flush(cur, curLen);
-      cur = null;
-      if (inflight.size === 0) void settle();
-    };
-    const onClose = () => {
-      if (!ended) fail(new ClientAbortError('client closed the connection before the image data ended'));
-    };
-    const onError = (e: Error) => fail(e instanceof HttpError ? e : new ClientAbortError(`upload stream failed: ${e.message}`));
-    const onAbortSignal = () => fail(new HttpError(410, 'Image was deleted during upload'));
-    const detach = () => {
-      src.off('data', onData);
-      src.off('end', onEnd);
-      src.off('close', onClose);
-      src.off('error', onError);
-      o.signal?.removeEventListener('abort', onAbortSignal);
-    };
-    src.on('data', onData);
-    src.on('end', onEnd);
-    src.on('close', onClose);
-    src.on('error', onError);
-    if (o.signal?.aborted) onAbortSignal();
-    else o.signal?.addEventListener('abort', onAbortSignal);
-  });
+      if (n > 0) flush(slot, n);
+      else free.push(slot);
+      if (n < slot.length) break; // the body ended
+    }
+    await Promise.all([...inflight]);
+    if (failure) throw failure;
+    if (o.expectedSize !== null && total !== o.expectedSize) {
+      throw badRequest(`Provided image size must match the stored image size: got ${total} bytes, x-openstack-image-size said ${o.expectedSize}`);
+    }
+    const d = await hasher.digests();
+    return { size: total, md5: d.md5, osHash: d.os, xxh3: xxh.hex() };
+  } finally {
+    o.signal?.removeEventListener('abort', onAbortSignal);
+    hasher.close();
+  }
 }

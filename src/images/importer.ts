@@ -13,6 +13,7 @@ import type { StoreRegistry } from '../stores/registry.js';
 import type { Store } from '../stores/types.js';
 import { FileStore } from '../stores/file.js';
 import { ClientAbortError, ingest, type IngestResult } from '../data/ingest.js';
+import { socketBody } from '../data/body.js';
 import { HttpError, badRequest, conflict, unavailable } from '../util/errors.js';
 import { isoNow } from '../util/time.js';
 import { redactUrl } from '../util/redact.js';
@@ -81,7 +82,7 @@ export class Importer {
     await this.setStatus(img.id, ['queued'], 'uploading');
     const writer = await this.staging.createWriter(img.id);
     try {
-      const r = await ingest(req, writer, {
+      const r = await ingest(socketBody(req) ?? req, writer, {
         maxBytes: this.o.imageSizeCap, expectedSize: sizeHeader(req), hashAlgo: this.o.hashingAlgorithm, hashInWorkers: this.o.hashInWorkers,
       });
       await writer.commit();

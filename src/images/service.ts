@@ -10,6 +10,7 @@ import { canModify, canSee, inDefaultList } from '../auth/policy.js';
 import type { StoreRegistry } from '../stores/registry.js';
 import { DataNotFoundError, StorageFullError, type Store, type StoreReader } from '../stores/types.js';
 import { ClientAbortError, ingest } from '../data/ingest.js';
+import { socketBody } from '../data/body.js';
 import { HttpError, badRequest, conflict, forbidden, notFound, tooLarge, unavailable } from '../util/errors.js';
 import { isoNow } from '../util/time.js';
 import { redactUrl } from '../util/redact.js';
@@ -315,7 +316,7 @@ export class ImageService {
       throw e;
     });
     try {
-      const r = await ingest(req, writer, {
+      const r = await ingest(socketBody(req) ?? req, writer, {
         maxBytes: Math.min(this.o.imageSizeCap, free ?? Infinity),
         expectedSize: announced,
         hashAlgo: this.o.hashingAlgorithm,

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const ADDON_PATH = '../../build/Release/imaged_native.node';
 
-/** sendfile(2) data path (native/sendfile.cc). */
+/** sendfile(2)/recv(2) data path (native/socket_io.cc). */
 export interface SendfileBinding {
   /**
    * Starts sending [offset, offset+length) of fileFd to sockFd. `cb` is called
@@ -25,6 +25,21 @@ export interface SendfileBinding {
   sendfileAbort(id: number): boolean;
   /** Transfers in flight in this thread. */
   sendfileActive(): number;
+  /**
+   * Reads from sockFd into buffer[offset, offset+length) until full or EOF. `cb` is called exactly once,
+   * possibly synchronously, with the count (< length only at EOF). Returns the transfer id (abort it with
+   * sendfileAbort), or 0 when cb has already been called.
+   */
+  recvStart(
+    sockFd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    progressTimeoutMs: number,
+    cb: (err: NativeSendError | null, bytesRead: number) => void,
+  ): number;
+  /** Stops receive `id` (no shutdown: the connection stays usable for the answer); cb gets ABORT_ERR. */
+  recvAbort(id: number): boolean;
 }
 
 export interface NativeSendError extends Error {
@@ -34,8 +49,14 @@ export interface NativeSendError extends Error {
   bytesSent: number;
 }
 
+/** Memory helpers (native/memory.cc). */
+export interface MemoryBinding {
+  /** Bytes to skip from the view's start so its data address is a multiple of `alignment`. */
+  alignOffset(view: Uint8Array, alignment: number): number;
+}
+
 /** Everything the addon exports. Other native modules: extend with `&`. */
-export type NativeBinding = SendfileBinding;
+export type NativeBinding = SendfileBinding & MemoryBinding;
 
 let cached: NativeBinding | undefined;
 let loadError: unknown;

@@ -1,5 +1,5 @@
 // Zero-copy HTTP response bodies: sendfile(2) from an open file straight into
-// the response's TCP socket (native/sendfile.cc), bypassing Node's streams.
+// the response's TCP socket (native/socket_io.cc), bypassing Node's streams.
 //
 // Sequence (node:http ServerResponse; Hono passes it as c.env.outgoing):
 //  1. wait for res.socket (never req.socket: with keep-alive a pipelined
@@ -13,6 +13,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { nativeLoadError, tryLoadNative, type NativeBinding, type NativeSendError } from './binding.js';
+import { handleOf, rawFd } from './socket.js';
 
 export interface SendFileOptions {
   /** HTTP status, default 200. */
@@ -57,22 +58,6 @@ export function sendfileAvailable(): boolean {
 /** Transfers currently in flight on this thread (0 if the addon is unavailable). */
 export function sendfileActiveCount(): number {
   return tryLoadNative()?.sendfileActive() ?? 0;
-}
-
-interface StreamHandle {
-  fd?: unknown;
-  writeQueueSize?: number;
-}
-
-function handleOf(sock: Socket): StreamHandle | null | undefined {
-  return (sock as unknown as { _handle?: StreamHandle | null })._handle;
-}
-
-/** The kernel fd behind a plain TCP socket; undefined for TLS, pipes-in-JS, destroyed sockets. */
-function rawFd(sock: Socket): number | undefined {
-  if ((sock as { encrypted?: boolean }).encrypted) return undefined;
-  const fd = handleOf(sock)?.fd;
-  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : undefined;
 }
 
 function nothingBuffered(sock: Socket): boolean {

@@ -22,20 +22,31 @@
 //   `length` bytes), ETIMEDOUT (no progress for progressTimeoutMs), ABORT_ERR
 //   (sendfileAbort). Every error carries bytesSent.
 //
-// sendfileAbort(id) -> boolean
+// sendfileAbort(id) -> boolean   (also exported as recvAbort)
 //   shutdown(SHUT_RDWR) on the dup'd socket (a JS socket.destroy() alone does
 //   not stop the transfer: the dup keeps the connection open), stops polling
 //   and settles with ABORT_ERR (or the pending SO_ERROR, if any). false if id
-//   is not in flight.
+//   is not in flight. A receive is only stopped, not shut down.
 //
-// sendfileActive() -> number of transfers in flight in this env.
+// sendfileActive() -> number of transfers (sends and receives) in flight.
+//
+// recvStart(sockFd, buffer, offset, length, progressTimeoutMs, cb) -> id
+//
+//   Reads from the socket into buffer[offset, offset+length) (a TypedArray,
+//   possibly over a SharedArrayBuffer, kept alive until cb) until it is full
+//   or the peer ends the stream. Same dup/poll/timeout/callback rules as
+//   sendfileStart; cb(err | null, bytesRead), bytesRead < length only when the
+//   peer closed its side (EOF). Errors carry bytesSent = bytes read so far.
+//   Used for upload bodies once the HTTP layer has handed the socket over:
+//   the bytes land where the hashers and the store writer read them, with no
+//   per-64-KiB JS Buffer in between. sendfileAbort(id) aborts it too.
 //
 // Each loop turn sends at most kBurstBudget bytes per transfer (fairness
 // between clients; bounds event-loop time when the file is not in the page
 // cache). To make the loop-driven sendfile mostly hit the page cache, a
 // rolling POSIX_FADV_WILLNEED window of readaheadBytes is kept ahead of the
 // send position by libuv threadpool jobs (at most one in flight per transfer).
-#include "sendfile.h"
+#include "socket_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +86,9 @@ struct State {
 
 struct Job {
   State* st = nullptr;
+  bool recv = false;  // recvStart (socket -> buffer) instead of sendfile
+  uint8_t* buf = nullptr;  // recv destination (pos/end index into it)
+  napi_ref buf_ref = nullptr;
   uint32_t id = 0;
   int sock = -1;  // our dup of the socket
   int file = -1;  // our dup of the file
@@ -102,24 +116,23 @@ struct Failure {
   std::string code;
   std::string message;
   int uv_errno = 0;  // negative libuv code, 0 if not a system error
+  const char* op = "sendfile";
 };
 
-Failure SysFailure(int sys_errno) {
-  int uverr = uv_translate_sys_error(sys_errno);
+Failure UvFailure(int uverr, const char* op = "sendfile") {
   Failure f;
   f.code = uv_err_name(uverr);
-  f.message = "sendfile " + f.code + " (" + uv_strerror(uverr) + ")";
+  f.message = std::string(op) + " " + f.code + " (" + uv_strerror(uverr) + ")";
   f.uv_errno = uverr;
+  f.op = op;
   return f;
 }
 
-Failure UvFailure(int uverr) {
-  Failure f;
-  f.code = uv_err_name(uverr);
-  f.message = "sendfile " + f.code + " (" + uv_strerror(uverr) + ")";
-  f.uv_errno = uverr;
-  return f;
+Failure SysFailure(int sys_errno, const char* op = "sendfile") {
+  return UvFailure(uv_translate_sys_error(sys_errno), op);
 }
+
+const char* OpName(const Job* j) { return j->recv ? "recv" : "sendfile"; }
 
 Failure CustomFailure(const char* code, std::string message) {
   Failure f;
@@ -140,7 +153,7 @@ napi_value MakeError(napi_env env, const Failure& f, uint64_t sent) {
   if (f.uv_errno != 0) {
     napi_create_int32(env, f.uv_errno, &v);
     SetNamed(env, err, "errno", v);
-    napi_create_string_utf8(env, "sendfile", NAPI_AUTO_LENGTH, &v);
+    napi_create_string_utf8(env, f.op, NAPI_AUTO_LENGTH, &v);
     SetNamed(env, err, "syscall", v);
   }
   napi_create_double(env, static_cast<double>(sent), &v);
@@ -228,6 +241,11 @@ void Settle(Job* j, const Failure* f, bool from_js) {
     napi_delete_reference(st->env, j->cb);
     j->cb = nullptr;
   }
+  if (j->buf_ref) {
+    napi_delete_reference(st->env, j->buf_ref);
+    j->buf_ref = nullptr;
+    j->buf = nullptr;
+  }
   if (j->actx) {
     napi_async_destroy(st->env, j->actx);
     j->actx = nullptr;
@@ -238,8 +256,31 @@ void Settle(Job* j, const Failure* f, bool from_js) {
 
 enum class Pumped { kDone, kAgain, kCapped, kShort, kError };
 
+// Reads until the buffer is full, the socket is drained or the peer ended it.
+Pumped PumpRecv(Job* j, int* err) {
+  uint64_t budget = kBurstBudget;
+  while (j->pos < j->end) {
+    if (budget == 0) return Pumped::kCapped;
+    size_t n = static_cast<size_t>(std::min(j->end - j->pos, budget));
+    ssize_t r = ::recv(j->sock, j->buf + j->pos, n, 0);
+    if (r > 0) {
+      j->pos += static_cast<uint64_t>(r);
+      j->sent += static_cast<uint64_t>(r);
+      budget -= std::min<uint64_t>(static_cast<uint64_t>(r), budget);
+      continue;
+    }
+    if (r == 0) return Pumped::kDone;  // EOF: bytesRead < length tells the caller
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Pumped::kAgain;
+    *err = errno;
+    return Pumped::kError;
+  }
+  return Pumped::kDone;
+}
+
 // Sends up to kBurstBudget bytes.
 Pumped Pump(Job* j, int* err) {
+  if (j->recv) return PumpRecv(j, err);
   uint64_t budget = kBurstBudget;
   while (j->pos < j->end) {
     if (budget == 0) return Pumped::kCapped;
@@ -280,7 +321,7 @@ bool SettleIfFinal(Job* j, Pumped r, int err, bool from_js) {
       return true;
     }
     case Pumped::kError: {
-      Failure f = SysFailure(err);
+      Failure f = SysFailure(err, OpName(j));
       Settle(j, &f, from_js);
       return true;
     }
@@ -341,8 +382,9 @@ void OnTimeout(uv_timer_t* t) {
   if (j->settled) return;
   shutdown(j->sock, SHUT_RDWR);
   Failure f = CustomFailure(
-      "ETIMEDOUT", "sendfile: no progress for " + std::to_string(j->timeout_ms) +
-                       " ms (" + std::to_string(j->sent) + " bytes sent)");
+      "ETIMEDOUT", std::string(OpName(j)) + ": no progress for " +
+                       std::to_string(j->timeout_ms) + " ms (" + std::to_string(j->sent) +
+                       (j->recv ? " bytes received)" : " bytes sent)"));
   Settle(j, &f, false);
 }
 
@@ -358,11 +400,11 @@ void OnPoll(uv_poll_t* h, int status, int events) {
     int soerr = 0;
     socklen_t len = sizeof soerr;
     if (getsockopt(j->sock, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = 0;
-    Failure f = soerr != 0 ? SysFailure(soerr) : UvFailure(status);
+    Failure f = soerr != 0 ? SysFailure(soerr, OpName(j)) : UvFailure(status, OpName(j));
     Settle(j, &f, false);
     return;
   }
-  if ((events & UV_DISCONNECT) && !j->rdhup) {
+  if (!j->recv && (events & UV_DISCONNECT) && !j->rdhup) {
     // Peer half-closed. EPOLLRDHUP is level-triggered and would fire on every
     // loop turn while we wait for writability: poll for UV_WRITABLE only.
     // (A full close/reset still surfaces as EPOLLERR/EPOLLHUP or EPIPE.)
@@ -393,6 +435,60 @@ Napi::Value Throw(Napi::Env env, const char* msg) {
   return env.Undefined();
 }
 
+// dup(2)s the socket fd (close-on-exec, non-blocking); throws into JS and
+// returns -1 on failure.
+int DupSocket(Napi::Env env, uint64_t sockfd) {
+  int sock = fcntl(static_cast<int>(sockfd), F_DUPFD_CLOEXEC, 0);
+  if (sock < 0) {
+    Failure f = SysFailure(errno);
+    Napi::Value e(env, MakeError(env, f, 0));
+    e.As<Napi::Error>().ThrowAsJavaScriptException();
+    return -1;
+  }
+  // Shared file description: Node's own socket is non-blocking already.
+  int fl = fcntl(sock, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(sock, F_SETFL, fl | O_NONBLOCK);
+  return sock;
+}
+
+// Common tail of sendfileStart/recvStart: one inline burst, then the poll
+// handle and progress timer. Returns the id, or 0 once cb has been called.
+Napi::Value Launch(Napi::Env env, State* st, Job* j, int events) {
+  int err = 0;
+  Pumped r = Pump(j, &err);
+  if (SettleIfFinal(j, r, err, true)) return Napi::Number::New(env, 0);
+
+  napi_value name;
+  napi_create_string_utf8(env, j->recv ? "imaged:recv" : "imaged:sendfile", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, nullptr, name, &j->actx);
+
+  int rc = uv_poll_init(st->loop, &j->poll, j->sock);
+  if (rc != 0) {
+    Failure f = UvFailure(rc, OpName(j));
+    Settle(j, &f, true);
+    return Napi::Number::New(env, 0);
+  }
+  uv_timer_init(st->loop, &j->timer);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&j->timer));
+  j->poll.data = j;
+  j->timer.data = j;
+  j->handles = true;
+  rc = uv_poll_start(&j->poll, events, OnPoll);
+  if (rc != 0) {
+    Failure f = UvFailure(rc, OpName(j));
+    Settle(j, &f, true);
+    return Napi::Number::New(env, 0);
+  }
+  ArmTimer(j);
+  do {
+    j->id = st->next_id++;
+    if (st->next_id == 0) st->next_id = 1;
+  } while (j->id == 0 || st->active.count(j->id));
+  st->active.emplace(j->id, j);
+  MaybeReadahead(j);
+  return Napi::Number::New(env, j->id);
+}
+
 Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   State* st = static_cast<State*>(info.Data());
@@ -409,13 +505,8 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   if (!GetUint(info[5], kMaxSafeInteger, &ra)) return Throw(env, "sendfileStart: bad readaheadBytes");
   if (!info[6].IsFunction()) return Throw(env, "sendfileStart: cb must be a function");
 
-  int sock = fcntl(static_cast<int>(sockfd), F_DUPFD_CLOEXEC, 0);
-  if (sock < 0) {
-    Failure f = SysFailure(errno);
-    Napi::Value e(env, MakeError(env, f, 0));
-    e.As<Napi::Error>().ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  int sock = DupSocket(env, sockfd);
+  if (sock < 0) return env.Undefined();
   int file = fcntl(static_cast<int>(filefd), F_DUPFD_CLOEXEC, 0);
   if (file < 0) {
     Failure f = SysFailure(errno);
@@ -424,9 +515,6 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
     e.As<Napi::Error>().ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  // Shared file description: Node's own socket is non-blocking already.
-  int fl = fcntl(sock, F_GETFL);
-  if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(sock, F_SETFL, fl | O_NONBLOCK);
 
   Job* j = new Job();
   st->live++;
@@ -440,41 +528,45 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   j->ra_window = ra;
   j->ra_end = offset;
   napi_create_reference(env, info[6], 1, &j->cb);
+  return Launch(env, st, j, UV_WRITABLE | UV_DISCONNECT);
+}
 
-  // Inline burst.
-  int err = 0;
-  Pumped r = Pump(j, &err);
-  if (SettleIfFinal(j, r, err, true)) return Napi::Number::New(env, 0);
+Napi::Value RecvStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State* st = static_cast<State*>(info.Data());
+  uint64_t sockfd, offset, length, timeout_ms;
+  if (info.Length() < 6) return Throw(env, "recvStart: expected 6 arguments");
+  if (!GetUint(info[0], INT32_MAX, &sockfd)) return Throw(env, "recvStart: bad sockFd");
+  if (!info[1].IsTypedArray()) return Throw(env, "recvStart: buffer must be a TypedArray");
+  // napi_get_typedarray_info gives the data pointer for SharedArrayBuffer
+  // views too (Napi::TypedArray::ArrayBuffer() fails on those).
+  napi_typedarray_type tt;
+  size_t elems = 0, byte_off = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, info[1], &tt, &elems, &data, nullptr, &byte_off) != napi_ok ||
+      data == nullptr)
+    return Throw(env, "recvStart: buffer has no memory");
+  uint64_t cap = info[1].As<Napi::TypedArray>().ByteLength();
+  if (!GetUint(info[2], cap, &offset)) return Throw(env, "recvStart: bad offset");
+  if (!GetUint(info[3], cap - offset, &length)) return Throw(env, "recvStart: bad length");
+  if (!GetUint(info[4], UINT32_MAX, &timeout_ms)) return Throw(env, "recvStart: bad progressTimeoutMs");
+  if (!info[5].IsFunction()) return Throw(env, "recvStart: cb must be a function");
 
-  napi_value name;
-  napi_create_string_utf8(env, "imaged:sendfile", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, nullptr, name, &j->actx);
-
-  int rc = uv_poll_init(st->loop, &j->poll, j->sock);
-  if (rc != 0) {
-    Failure f = UvFailure(rc);
-    Settle(j, &f, true);
-    return Napi::Number::New(env, 0);
-  }
-  uv_timer_init(st->loop, &j->timer);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&j->timer));
-  j->poll.data = j;
-  j->timer.data = j;
-  j->handles = true;
-  rc = uv_poll_start(&j->poll, UV_WRITABLE | UV_DISCONNECT, OnPoll);
-  if (rc != 0) {
-    Failure f = UvFailure(rc);
-    Settle(j, &f, true);
-    return Napi::Number::New(env, 0);
-  }
-  ArmTimer(j);
-  do {
-    j->id = st->next_id++;
-    if (st->next_id == 0) st->next_id = 1;
-  } while (j->id == 0 || st->active.count(j->id));
-  st->active.emplace(j->id, j);
-  MaybeReadahead(j);
-  return Napi::Number::New(env, j->id);
+  int sock = DupSocket(env, sockfd);
+  if (sock < 0) return env.Undefined();
+  Job* j = new Job();
+  st->live++;
+  j->st = st;
+  j->recv = true;
+  j->sock = sock;
+  j->buf = static_cast<uint8_t*>(data);
+  j->pos = offset;
+  j->end = offset + length;
+  j->length = length;
+  j->timeout_ms = timeout_ms;
+  napi_create_reference(env, info[1], 1, &j->buf_ref);  // the memory stays valid until cb
+  napi_create_reference(env, info[5], 1, &j->cb);
+  return Launch(env, st, j, UV_READABLE);
 }
 
 Napi::Value Abort(const Napi::CallbackInfo& info) {
@@ -489,10 +581,12 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
   int soerr = 0;
   socklen_t len = sizeof soerr;
   if (getsockopt(j->sock, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = 0;
-  shutdown(j->sock, SHUT_RDWR);
+  // A receive is stopped without shutdown: the caller still answers on the
+  // connection (e.g. 413) through Node's own fd.
+  if (!j->recv) shutdown(j->sock, SHUT_RDWR);
   Failure f = soerr != 0
-                  ? SysFailure(soerr)
-                  : CustomFailure("ABORT_ERR", "sendfile aborted after " +
+                  ? SysFailure(soerr, OpName(j))
+                  : CustomFailure("ABORT_ERR", std::string(OpName(j)) + " aborted after " +
                                                    std::to_string(j->sent) + " bytes");
   Settle(j, &f, true);
   return Napi::Boolean::New(env, true);
@@ -519,7 +613,7 @@ void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
 
 }  // namespace
 
-void SendfileInit(Napi::Env env, Napi::Object exports) {
+void SocketIoInit(Napi::Env env, Napi::Object exports) {
   State* st = new State();
   st->env = env;
   if (napi_get_uv_event_loop(env, &st->loop) != napi_ok) {
@@ -531,4 +625,6 @@ void SendfileInit(Napi::Env env, Napi::Object exports) {
   exports.Set("sendfileStart", Napi::Function::New(env, Start, "sendfileStart", st));
   exports.Set("sendfileAbort", Napi::Function::New(env, Abort, "sendfileAbort", st));
   exports.Set("sendfileActive", Napi::Function::New(env, Active, "sendfileActive", st));
+  exports.Set("recvStart", Napi::Function::New(env, RecvStart, "recvStart", st));
+  exports.Set("recvAbort", Napi::Function::New(env, Abort, "recvAbort", st));
 }

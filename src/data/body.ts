@@ -1,0 +1,158 @@
+// Where an upload's bytes come from: a Node stream (any body, any source), or — for a large request body
+// with a Content-Length on a plain TCP socket — the socket itself, read with recv(2) straight into the
+// ingest's slots (no 64 KiB Buffer per read, no copy, no GC: about a third of an upload's CPU).
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { tryLoadNative, type NativeBinding } from '../native/binding.js';
+import { rawFd, takeOverReads } from '../native/socket.js';
+import { HttpError } from '../util/errors.js';
+
+/** The client went away before the body ended. */
+export class ClientAbortError extends Error {}
+
+export interface BodySource {
+  /** Fills `buf` from its start; resolves with the count, smaller than buf.length only when the body ended. */
+  fill(buf: Uint8Array): Promise<number>;
+  /** Stops reading; a fill in progress rejects with `why`. */
+  stop(why: Error): void;
+}
+
+/** Bodies smaller than this stay on Node's stream: taking the socket over costs the connection's keep-alive. */
+export const SOCKET_BODY_MIN_BYTES = 8 << 20;
+/** A client that sends nothing for this long is dropped (the native read has its own clock). */
+const RECV_PROGRESS_TIMEOUT_MS = 120_000;
+
+/** A body read from a Node stream ('data' events copied into the caller's buffer). */
+export function streamBody(src: Readable): BodySource {
+  let leftover: Buffer | null = null;
+  let ended = false;
+  let error: Error | null = null;
+  let waiter: { buf: Uint8Array; got: number; resolve: (n: number) => void; reject: (e: Error) => void } | null = null;
+
+  const take = (chunk: Buffer): Buffer | null => {
+    const w = waiter!;
+    const n = Math.min(chunk.length, w.buf.length - w.got);
+    w.buf.set(n === chunk.length ? chunk : chunk.subarray(0, n), w.got);
+    w.got += n;
+    return n < chunk.length ? chunk.subarray(n) : null;
+  };
+  const finish = () => {
+    const w = waiter!;
+    waiter = null;
+    if (error) w.reject(error);
+    else w.resolve(w.got);
+  };
+  const fail = (e: Error) => {
+    error ??= e;
+    src.pause();
+    if (waiter) finish();
+  };
+
+  src.on('data', (chunk: Buffer) => {
+    if (!waiter) {
+      leftover = leftover ? Buffer.concat([leftover, chunk]) : chunk;
+      src.pause();
+      return;
+    }
+    leftover = take(chunk);
+    if (waiter.got === waiter.buf.length) {
+      src.pause();
+      finish();
+    }
+  });
+  src.on('end', () => {
+    ended = true;
+    if (waiter) finish();
+  });
+  src.on('close', () => {
+    if (!ended) fail(new ClientAbortError('client closed the connection before the image data ended'));
+  });
+  src.on('error', (e) => fail(e instanceof HttpError ? e : new ClientAbortError(`upload stream failed: ${e.message}`)));
+  src.pause();
+
+  return {
+    fill(buf) {
+      if (error) return Promise.reject(error);
+      if (waiter) return Promise.reject(new Error('streamBody: one fill at a time'));
+      return new Promise<number>((resolve, reject) => {
+        waiter = { buf, got: 0, resolve, reject };
+        if (leftover) leftover = take(leftover);
+        if (waiter.got === buf.length || ended) return finish();
+        src.resume();
+      });
+    },
+    stop: fail,
+  };
+}
+
+/**
+ * The rest of `req`'s body read natively from its socket, or null when that does not apply (small or chunked
+ * body, TLS, no addon): then use streamBody. After this the connection closes once the answer is sent.
+ */
+export function socketBody(req: IncomingMessage): BodySource | null {
+  const native = tryLoadNative();
+  if (!native || typeof native.recvStart !== 'function') return null;
+  if (req.headers['transfer-encoding'] !== undefined) return null;
+  const length = Number(req.headers['content-length']);
+  if (!Number.isSafeInteger(length) || length < SOCKET_BODY_MIN_BYTES) return null;
+  if (req.complete || req.readableEnded || req.readableFlowing) return null;
+  const fd = rawFd(req.socket);
+  if (fd === undefined || !takeOverReads(req.socket)) return null;
+  // What the parser already pushed into the request stream comes first; nothing more can arrive there now.
+  const prefix: Buffer[] = [];
+  let buffered = 0;
+  for (let c: Buffer | null; (c = req.read() as Buffer | null) !== null; ) {
+    prefix.push(c);
+    buffered += c.length;
+  }
+  return new SocketBody(native, fd, prefix, length - buffered);
+}
+
+class SocketBody implements BodySource {
+  private id = 0;
+  private stopped: Error | null = null;
+  constructor(
+    private native: NativeBinding,
+    private fd: number,
+    private prefix: Buffer[],
+    private remaining: number,
+  ) {}
+
+  async fill(buf: Uint8Array): Promise<number> {
+    if (this.stopped) throw this.stopped;
+    let n = 0;
+    while (n < buf.length && this.prefix.length > 0) {
+      const c = this.prefix[0];
+      const k = Math.min(c.length, buf.length - n);
+      buf.set(c.subarray(0, k), n);
+      n += k;
+      if (k === c.length) this.prefix.shift();
+      else this.prefix[0] = c.subarray(k);
+    }
+    const want = Math.min(buf.length - n, this.remaining);
+    if (want > 0) {
+      const got = await this.recv(buf, n, want);
+      this.remaining -= got;
+      n += got;
+      if (got < want) throw new ClientAbortError(`client closed the connection with ${this.remaining} bytes of the image data still to come`);
+    }
+    return n;
+  }
+
+  private recv(buf: Uint8Array, off: number, len: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const id = this.native.recvStart(this.fd, buf, off, len, RECV_PROGRESS_TIMEOUT_MS, (err, n) => {
+        this.id = 0;
+        if (this.stopped) reject(this.stopped);
+        else if (err) reject(new ClientAbortError(`upload stream failed: ${err.message}`));
+        else resolve(n);
+      });
+      this.id = id;
+    });
+  }
+
+  stop(why: Error): void {
+    this.stopped ??= why;
+    if (this.id) this.native.recvAbort(this.id);
+  }
+}
