@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { startTestDaemon, ADMIN, as, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, upload } from '../helpers/http.js';
 
@@ -58,6 +58,36 @@ t('large upload (hashed in workers) with chunked encoding', async ({ d }) => {
   assert.is(s.size, big.length);
   assert.is(s.os_hash_value, createHash('sha512').update(big).digest('hex'));
   assert.is(s.checksum, createHash('md5').update(big).digest('hex'));
+});
+
+t('large Content-Length upload is read from the socket natively: exact bytes, connection closed after; delete mid-upload → 410', async ({ d }) => {
+  const big = randomBytes(20 << 20);
+  const img = await createImage(d.url);
+  const r = await upload(d.url, img.id, big);
+  assert.is(r.status, 204, r.body.toString());
+  assert.is(r.headers.connection, 'close'); // Node's parser never saw the body's end: no keep-alive
+  const s = await show(d, img.id);
+  assert.is(s.status, 'active');
+  assert.is(s.checksum, createHash('md5').update(big).digest('hex'));
+  assert.is(s.os_hash_value, createHash('sha512').update(big).digest('hex'));
+  assert.ok(readFileSync(`${datadir(d)}/${img.id}`).equals(big));
+
+  const victim = await createImage(d.url);
+  const status = await new Promise<number>((resolve) => {
+    const req = http.request(`${d.url}/v2/images/${victim.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 40 << 20 } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', () => resolve(-1));
+    req.write(Buffer.alloc(12 << 20, 3), async () => {
+      for (let i = 0; i < 50 && (await show(d, victim.id)).status !== 'saving'; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.is((await request(`${d.url}/v2/images/${victim.id}`, { method: 'DELETE' })).status, 204);
+    });
+  });
+  assert.ok(status === 410 || status === -1, `status ${status}`); // the client may see the reset before the answer
+  for (let i = 0; i < 50 && leftovers(d).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(leftovers(d), []);
+  assert.is((await request(`${d.url}/v2/images/${victim.id}`)).status, 404);
 });
 
 t('range requests: 206 with Content-Range, suffix, open-ended, legacy Content-Range; 416; multi-range 400', async ({ d, data }) => {
