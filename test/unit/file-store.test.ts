@@ -38,7 +38,7 @@ test('aligned slots bypass the page cache; unaligned memory and the tail are wri
   const data = randomBytes(6 * MiB + 777);
   const s = store();
   const id = randomUUID();
-  const w = await s.createWriter(id, null);
+  const w = await s.createWriter(id);
   for (let i = 0; i < 4; i++) await w.write(alignedSlot(data.subarray(i * MiB, (i + 1) * MiB)));
   // Buffer.allocUnsafe memory is not 4 KiB aligned: the direct write fails with EINVAL and the writer goes on buffered
   const unaligned = Buffer.allocUnsafe(MiB + 64).subarray(16, 16 + MiB);
@@ -56,7 +56,7 @@ test('the O_DIRECT path is taken: 4 aligned MiB leave (almost) nothing in the pa
   const data = randomBytes(4 * MiB + 100);
   const s = store();
   const id = randomUUID();
-  const w = await s.createWriter(id, null);
+  const w = await s.createWriter(id);
   for (let i = 0; i < 4; i++) await w.write(alignedSlot(data.subarray(i * MiB, (i + 1) * MiB)));
   await w.write(Buffer.from(data.subarray(4 * MiB)));
   await w.commit();
