@@ -50,6 +50,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <node_api.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -543,7 +544,8 @@ std::vector<Sender*> g_senders;  // started lazily, live for the whole process
 int g_sender_threads = -1;  // -1: not configured yet (default below)
 
 int DefaultSenderThreads() {
-  if (const char* v = getenv("IMAGED_SEND_THREADS")) return std::max(0, std::min(16, atoi(v)));
+  const char* v = getenv("IMAGED_SEND_THREADS");
+  if (v && *v) return std::max(0, std::min(16, atoi(v)));
   return std::max(1, std::min(4, static_cast<int>(uv_available_parallelism())));
 }
 
@@ -607,7 +609,10 @@ Sender* PickSender() {
     }
     uv_async_init(&s->loop, &s->wake, OnSenderWake);
     s->wake.data = s;
-    std::thread([s] { uv_run(&s->loop, UV_RUN_DEFAULT); }).detach();
+    std::thread([s] {
+      pthread_setname_np(pthread_self(), "imaged-send");  // visible in top -H, /proc/PID/task
+      uv_run(&s->loop, UV_RUN_DEFAULT);
+    }).detach();
     g_senders.push_back(s);
   }
   Sender* best = nullptr;
