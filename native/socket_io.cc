@@ -52,6 +52,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <node_api.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -73,7 +74,14 @@
 namespace {
 
 constexpr uint64_t kMaxPerCall = 0x7ffff000;     // Linux sendfile per-call cap
-constexpr uint64_t kBurstBudget = 2u << 20;      // bytes per loop turn
+constexpr uint64_t kBurstBudget = 2u << 20;      // bytes per loop turn (recv, sends from the env loop)
+// A sender thread sends until the socket is full (up to this much per turn):
+// it serves nothing else that could starve, and keeping the send queue from
+// running dry lets the receivers' ACKs drive the transmission (see below).
+constexpr uint64_t kThreadBurstBudget = 16u << 20;
+// SO_SNDBUF asked for on sender-thread sockets when the kernel allows more
+// than autotuning gives (net.core.wmem_max vs tcp_wmem[2]).
+constexpr int kSendBuffer = 4 << 20;
 constexpr uint64_t kMaxSafeInteger = (1ull << 53) - 1;
 
 struct Job;
@@ -314,10 +322,10 @@ Pumped PumpRecv(Job* j, int* err) {
   return Pumped::kDone;
 }
 
-// Sends up to kBurstBudget bytes.
+// Sends up to kBurstBudget bytes (kThreadBurstBudget on a sender thread).
 Pumped Pump(Job* j, int* err) {
   if (j->recv) return PumpRecv(j, err);
-  uint64_t budget = kBurstBudget;
+  uint64_t budget = j->sender ? kThreadBurstBudget : kBurstBudget;
   while (j->pos < j->end) {
     if (budget == 0) return Pumped::kCapped;
     uint64_t n = std::min({j->end - j->pos, budget, kMaxPerCall});
@@ -549,6 +557,36 @@ int DefaultSenderThreads() {
   return std::max(1, std::min(4, static_cast<int>(uv_available_parallelism())));
 }
 
+int ReadProcInt(const char* path, int field) {
+  int v = 0;
+  if (FILE* f = fopen(path, "re")) {
+    for (int i = 0; i <= field; i++)
+      if (fscanf(f, "%d", &v) != 1) v = 0;
+    fclose(f);
+  }
+  return v;
+}
+
+// Raises the send buffer to 2 * min(kSendBuffer, wmem_max) when that is more
+// than autotuning could reach (setting it turns autotuning off). The socket
+// polls writable again only when about a third is free: a larger buffer keeps
+// unsent data queued across our wakeups. Best effort.
+void GrowSendBuffer(int sock) {
+  static std::atomic<int> want{-1};
+  int w = want.load();
+  if (w < 0) {
+    int wmem_max = ReadProcInt("/proc/sys/net/core/wmem_max", 0);
+    int auto_max = ReadProcInt("/proc/sys/net/ipv4/tcp_wmem", 2);
+    w = std::min(kSendBuffer, wmem_max);
+    if (static_cast<int64_t>(w) * 2 <= auto_max) w = 0;
+    want = w;
+  }
+  int cur = 0;
+  socklen_t len = sizeof cur;
+  if (w <= 0 || getsockopt(sock, SOL_SOCKET, SO_SNDBUF, &cur, &len) != 0) return;
+  if (static_cast<int64_t>(w) * 2 > cur) setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &w, sizeof w);
+}
+
 void ForgetOnSender(Job* j) {
   j->sender->jobs.erase(j->id);
   j->sender->load--;
@@ -576,6 +614,7 @@ void OnSenderWake(uv_async_t* a) {
   for (const Cmd& c : cmds) {
     if (c.kind == Cmd::kStart) {
       s->jobs.emplace(c.job->id, c.job);
+      GrowSendBuffer(c.job->sock);
       Arm(c.job, UV_WRITABLE | UV_DISCONNECT, false);
     } else {
       auto it = s->jobs.find(c.id);
