@@ -30,6 +30,10 @@
 //
 // sendfileActive() -> number of transfers (sends and receives) in flight.
 //
+// sendfileSetThreads(n) -> count in effect. Sender threads for sendfileStart
+// ([imaged] send_threads): n >= 0, or -1 for the default. Only before the
+// first threaded send (threads are started then and live for the process).
+//
 // recvStart(sockFd, buffer, offset, length, progressTimeoutMs, cb) -> id
 //
 //   Reads from the socket into buffer[offset, offset+length) (a TypedArray,
@@ -834,6 +838,16 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return Throw(env, "sendfileSetThreads: bad count");
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < -1 || n > 16) return Throw(env, "sendfileSetThreads: count must be -1 (default) or 0..16");
+  std::lock_guard<std::mutex> lock(g_senders_mu);
+  if (g_senders.empty()) g_sender_threads = n < 0 ? DefaultSenderThreads() : n;
+  return Napi::Number::New(env, g_sender_threads);
+}
+
 Napi::Value Active(const Napi::CallbackInfo& info) {
   State* st = static_cast<State*>(info.Data());
   return Napi::Number::New(info.Env(), static_cast<double>(st->active.size()));
@@ -870,6 +884,7 @@ void SocketIoInit(Napi::Env env, Napi::Object exports) {
   exports.Set("sendfileStart", Napi::Function::New(env, Start, "sendfileStart", st));
   exports.Set("sendfileAbort", Napi::Function::New(env, Abort, "sendfileAbort", st));
   exports.Set("sendfileActive", Napi::Function::New(env, Active, "sendfileActive", st));
+  exports.Set("sendfileSetThreads", Napi::Function::New(env, SetThreads, "sendfileSetThreads", st));
   exports.Set("recvStart", Napi::Function::New(env, RecvStart, "recvStart", st));
   exports.Set("recvAbort", Napi::Function::New(env, Abort, "recvAbort", st));
 }

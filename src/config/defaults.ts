@@ -44,6 +44,7 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
       trustContextHeaders: IMAGED_OPTS.noauth_trust_headers.default,
       logLevel: 'info',
       sendfile: IMAGED_OPTS.sendfile.default,
+      sendThreads: null,
       hashWorkers: IMAGED_OPTS.hash_in_workers.default,
       upstream: null,
       upstreamGracePeriod: IMAGED_OPTS.upstream_grace_period.default,

@@ -100,6 +100,7 @@ export function formatEffectiveConfig(config: Config): string {
     ['noauth_trust_headers', i.trustContextHeaders],
     ['log_level', i.logLevel],
     ['sendfile', i.sendfile],
+    ['send_threads', i.sendThreads ?? 'auto'],
     ['hash_in_workers', i.hashWorkers],
     ['upstream', i.upstream ?? ''],
     ['upstream_grace_period', i.upstreamGracePeriod],

@@ -24,11 +24,22 @@ export function readImaged(r: OptionReader, glanceDebug: boolean): ImagedOptions
     // an explicit log_level wins; otherwise glance's debug = True means debug
     logLevel: r.isSet('imaged', 'log_level') ? (o.log_level as LogLevel) : glanceDebug ? 'debug' : 'info',
     sendfile: o.sendfile,
+    sendThreads: readSendThreads(r, o.send_threads),
     hashWorkers: o.hash_in_workers,
     upstream: readUpstream(r, o.upstream),
     upstreamGracePeriod: o.upstream_grace_period,
     upstreamTimeout: o.upstream_timeout,
   };
+}
+
+function readSendThreads(r: OptionReader, raw: string): number | null {
+  const v = raw.trim().toLowerCase();
+  if (v === 'auto' || v === '') return null;
+  if (!/^\d+$/.test(v) || Number(v) > 16) {
+    r.error('imaged', 'send_threads', `invalid value "${raw}": expected auto or a number of threads from 0 (send from the event loop) to 16`);
+    return null;
+  }
+  return Number(v);
 }
 
 function readUpstream(r: OptionReader, raw: string): string | null {

@@ -47,6 +47,8 @@ export const IMAGED_OPTS = {
   noauth_trust_headers: bool(false),
   log_level: str('info', { choices: LOG_LEVELS }),
   sendfile: bool(true),
+  // Threads that send download bytes (sendfile) off the event loop: 'auto' = min(4, CPUs); 0 = the event loop.
+  send_threads: str('auto'),
   hash_in_workers: bool(true),
   // Edge mode: serve the Images API of this upstream (a Glance or another imaged), caching image data here.
   upstream: str(''),

@@ -98,6 +98,8 @@ export interface ImagedOptions {
   logLevel: LogLevel;
   /** [imaged] sendfile */
   sendfile: boolean;
+  /** [imaged] send_threads: null = auto (min(4, CPUs)), 0 = send from the event loop */
+  sendThreads: number | null;
   /** [imaged] hash_in_workers */
   hashWorkers: boolean;
   /** [imaged] upstream: edge mode when set (base URL, no trailing slash) */

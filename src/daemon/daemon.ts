@@ -11,6 +11,7 @@ import { Importer } from '../images/importer.js';
 import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
+import { setSendThreads } from '../native/sendfile.js';
 
 export interface Daemon {
   server: http.Server;
@@ -93,6 +94,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     edge: upstream ? { upstream, seen: catalog.subDb<SeenImage>('edge-seen'), gracePeriodSec: config.imaged.upstreamGracePeriod } : undefined,
   });
 
+  // Before the first download starts the sender threads ([imaged] send_threads).
+  const sendThreads = config.imaged.sendfile ? setSendThreads(config.imaged.sendThreads) : 0;
+
   const server = http.createServer(
     {
       requestTimeout: 0, // uploads of many GiB outlast any fixed request deadline
@@ -119,7 +123,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;
   const url = `http://${host}:${port}`;
   ready = true;
-  log.info({ url, stores: stores.all().map((s) => s.info.id), stateDir: config.imaged.stateDir, upstream: config.imaged.upstream, cache: config.cache.dir }, 'imaged ready');
+  log.info({ url, stores: stores.all().map((s) => s.info.id), stateDir: config.imaged.stateDir, upstream: config.imaged.upstream, cache: config.cache.dir, sendThreads }, 'imaged ready');
 
   return {
     server,

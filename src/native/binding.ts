@@ -26,6 +26,11 @@ export interface SendfileBinding {
   /** Transfers in flight in this thread. */
   sendfileActive(): number;
   /**
+   * Sender threads for downloads: n >= 0, or -1 for the default (IMAGED_SEND_THREADS, else min(4, CPUs)).
+   * Takes effect while no thread has started yet; returns the count in effect.
+   */
+  sendfileSetThreads(n: number): number;
+  /**
    * Reads from sockFd into buffer[offset, offset+length) until full or EOF. `cb` is called exactly once,
    * possibly synchronously, with the count (< length only at EOF). Returns the transfer id (abort it with
    * sendfileAbort), or 0 when cb has already been called.

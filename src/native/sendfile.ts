@@ -55,6 +55,11 @@ export function sendfileAvailable(): boolean {
   return tryLoadNative() !== undefined;
 }
 
+/** Sets how many sender threads carry downloads (null: the default); returns the count in effect, or 0. */
+export function setSendThreads(n: number | null): number {
+  return tryLoadNative()?.sendfileSetThreads(n ?? -1) ?? 0;
+}
+
 /** Transfers currently in flight on this thread (0 if the addon is unavailable). */
 export function sendfileActiveCount(): number {
   return tryLoadNative()?.sendfileActive() ?? 0;

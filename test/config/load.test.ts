@@ -71,6 +71,7 @@ test('single store in the install-guide shape, with every [imaged] option', () =
     trustContextHeaders: true,
     logLevel: 'warn',
     sendfile: false,
+    sendThreads: 2,
     hashWorkers: false,
     upstream: null,
     upstreamGracePeriod: 300,
@@ -216,6 +217,18 @@ test('auth: only noauth; keystone is refused unless [imaged] says noauth', () =>
   const r = loadText('[DEFAULT]\nauth_strategy = keystone\n[paste_deploy]\nflavor = keystone\n[imaged]\nauth_strategy = noauth\n');
   assert.equal(r.problems, []);
   assert.is(r.config!.imaged.auth, 'noauth');
+});
+
+test('[imaged] send_threads: auto (default), a count, 0; anything else names the option', () => {
+  assert.is(loadText('[DEFAULT]\n').config!.imaged.sendThreads, null);
+  assert.is(loadText('[imaged]\nsend_threads = auto\n').config!.imaged.sendThreads, null);
+  assert.is(loadText('[imaged]\nsend_threads = 3\n').config!.imaged.sendThreads, 3);
+  assert.is(loadText('[imaged]\nsend_threads = 0\n').config!.imaged.sendThreads, 0);
+  for (const bad of ['two', '-1', '17', '1.5']) {
+    const r = loadText(`[imaged]\nsend_threads = ${bad}\n`);
+    assert.not.ok(r.config, bad);
+    assert.match(JSON.stringify(errors(r)), /send_threads/);
+  }
 });
 
 test('log level: explicit [imaged] log_level beats [DEFAULT] debug', () => {

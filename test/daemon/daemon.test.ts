@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -121,6 +121,35 @@ t('override dir wins over the base file; data survives a restart; an interrupted
   assert.is((await upload(url, pending.id, Buffer.from('now complete'))).status, 204);
   p.child.kill('SIGTERM');
   await p.exited;
+});
+
+t('[imaged] send_threads sets how many threads send downloads (0: the event loop)', async ({ dir }) => {
+  const senders = (pid: number) =>
+    readdirSync(`/proc/${pid}/task`).filter((tid) => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'imaged-send';
+      } catch {
+        return false;
+      }
+    }).length;
+  for (const n of [1, 3, 0]) {
+    const d = path.join(dir, `send-${n}`);
+    mkdirSync(d);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const p = await startImaged(['--config-file', writeConf(d, 'imaged.conf', port, `send_threads = ${n}`)], url);
+    try {
+      const data = randomBytes(3 << 20);
+      const img = await createImage(url);
+      assert.is((await upload(url, img.id, data)).status, 204);
+      const got = await Promise.all([1, 2, 3, 4].map(() => request(`${url}/v2/images/${img.id}/file`)));
+      for (const g of got) assert.ok(g.body.equals(data));
+      assert.is(senders(p.child.pid!), n, `send_threads = ${n}`);
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  }
 });
 
 t('no config: runs on the embedded default under ./var', async ({ dir }) => {
