@@ -36,52 +36,8 @@ STORED=$IMAGED_DATADIR/$IMAGE_ID
 [[ -f $STORED ]] || die "stored image not found at $STORED"
 [[ $(stat -c %s "$STORED") == "$FILE_SIZE" ]] || die "stored image has the wrong size"
 
-# --- nginx: own prefix, conf, logs; master in the foreground of its own background job -------------
-NGX=$BENCH_TMP/nginx
-mkdir -p "$NGX/logs" "$NGX/tmp"
-NGINX_PORT=$(free_port)
-cat >"$NGX/nginx.conf" <<EOF
-user $(id -un) $(id -gn);
-worker_processes auto;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-daemon off;
-events { worker_connections 1024; }
-http {
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 10000;
-    keepalive_timeout 65;
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        location ~ "^/v2/images/([0-9a-f-]{36})/file\$" {
-            alias $IMAGED_DATADIR/\$1;
-        }
-        location = /healthcheck { return 200 "OK"; }
-    }
-}
-EOF
-"$NGINX" -t -q -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" 2>"$NGX/logs/test.log" ||
-  { cat "$NGX/logs/test.log" >&2; die "nginx rejected its config ($NGX/nginx.conf)"; }
-"$NGINX" -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" >"$NGX/logs/stdout.log" 2>&1 &
-NGINX_PID=$!
-BENCH_PIDS+=("$NGINX_PID")
-NGINX_URL=http://127.0.0.1:$NGINX_PORT
-if ! wait_http "$NGINX_URL/healthcheck" 15 "$NGINX_PID" nginx; then
-  cat "$NGX/logs/stdout.log" "$NGX/logs/error.log" >&2 2>/dev/null || true
-  die "nginx did not start (pid $NGINX_PID, $NGINX_URL)"
-fi
-sleep 0.5 # let every worker come up
-mapfile -t NGINX_PIDS < <(proc_tree "$NGINX_PID")
-((${#NGINX_PIDS[@]} >= 2)) || die "nginx has no worker processes (pids: ${NGINX_PIDS[*]})"
-note "nginx master $NGINX_PID, workers: ${NGINX_PIDS[*]:1}, at $NGINX_URL"
+# --- nginx (lib.sh start_nginx) serving the same stored file ------------------------------------------
+start_nginx "$IMAGED_DATADIR"
 
 PATH_URL=/v2/images/$IMAGE_ID/file
 declare -A URL=([nginx]=$NGINX_URL$PATH_URL [imaged]=$IMAGED_URL$PATH_URL)

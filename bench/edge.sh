@@ -105,51 +105,12 @@ edge_status=$(curl -sS -m 30 "$EDGE_URL/v2/images/$IMAGE_ID" | node -e 'let s=""
 echo "image $IMAGE_ID: $FILE_SIZE bytes, md5 $FILE_MD5, uploaded to the upstream"
 
 # --- nginx on the edge's cache file (for (c)) ---------------------------------------------------------------
-# Same settings as download.sh's nginx (sendfile on, tcp_nopush on, worker_processes auto), serving
+# The same nginx as download.sh (lib.sh start_nginx), serving
 # $EDGE_CACHE/<id> (present from (b) on) at the same URL shape.
-NGX=$BENCH_TMP/nginx
-mkdir -p "$NGX/logs" "$NGX/tmp"
-NGINX_PORT=$(free_port)
-cat >"$NGX/nginx.conf" <<EOF
-user $(id -un) $(id -gn);
-worker_processes auto;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-daemon off;
-events { worker_connections 1024; }
-http {
-    sendfile on;
-    tcp_nopush on;
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        location ~ "^/v2/images/([0-9a-f-]{36})/file\$" { alias $EDGE_CACHE/\$1; }
-        location = /healthcheck { return 200 "OK"; }
-    }
-}
-EOF
-"$NGINX" -t -q -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" 2>"$NGX/logs/test.log" ||
-  { cat "$NGX/logs/test.log" >&2; die "nginx rejected its config ($NGX/nginx.conf)"; }
-"$NGINX" -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" >"$NGX/logs/stdout.log" 2>&1 &
-NGINX_PID=$!
-BENCH_PIDS+=("$NGINX_PID")
-if ! wait_http "http://127.0.0.1:$NGINX_PORT/healthcheck" 15 "$NGINX_PID" nginx; then
-  cat "$NGX/logs/stdout.log" "$NGX/logs/error.log" >&2 2>/dev/null || true
-  die "nginx did not start (pid $NGINX_PID)"
-fi
-sleep 0.5 # let every worker come up
-mapfile -t NGINX_PIDS < <(proc_tree "$NGINX_PID")
-((${#NGINX_PIDS[@]} >= 2)) || die "nginx has no worker processes (pids: ${NGINX_PIDS[*]})"
-note "nginx master $NGINX_PID, workers: ${NGINX_PIDS[*]:1}, on $EDGE_CACHE"
+start_nginx "$EDGE_CACHE"
 
 FILE_PATH=/v2/images/$IMAGE_ID/file
-declare -A URL=([nginx]=http://127.0.0.1:$NGINX_PORT$FILE_PATH [edge]=$EDGE_URL$FILE_PATH)
+declare -A URL=([nginx]=$NGINX_URL$FILE_PATH [edge]=$EDGE_URL$FILE_PATH)
 
 # --- helpers -----------------------------------------------------------------------------------------------
 # clear_edge_cache: DELETE /v2/cache (cache only), then check that nothing is left.

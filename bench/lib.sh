@@ -225,6 +225,57 @@ image_field() {
   node -e 'const v=JSON.parse(process.argv[1])[process.argv[2]];console.log(v===null||v===undefined?"":v)' "$body" "$2"
 }
 
+# start_nginx DIR: Debian nginx ($NGINX, from find_nginx) on a free loopback port with its own prefix under
+# $BENCH_TMP, serving DIR/<id> at imaged's URL shape /v2/images/<id>/file with sendfile on, tcp_nopush on and
+# worker_processes auto (the reference the download benchmarks compare against). Sets NGX (its prefix, logs
+# in $NGX/logs), NGINX_PORT, NGINX_URL, NGINX_PID (master) and NGINX_PIDS (master + workers).
+start_nginx() {
+  local dir=$1
+  NGX=$BENCH_TMP/nginx
+  mkdir -p "$NGX/logs" "$NGX/tmp"
+  NGINX_PORT=$(free_port)
+  cat >"$NGX/nginx.conf" <<EOF
+user $(id -un) $(id -gn);
+worker_processes auto;
+pid $NGX/nginx.pid;
+error_log $NGX/logs/error.log warn;
+daemon off;
+events { worker_connections 1024; }
+http {
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 10000;
+    keepalive_timeout 65;
+    access_log off;
+    default_type application/octet-stream;
+    client_body_temp_path $NGX/tmp/body;
+    proxy_temp_path $NGX/tmp/proxy;
+    fastcgi_temp_path $NGX/tmp/fastcgi;
+    uwsgi_temp_path $NGX/tmp/uwsgi;
+    scgi_temp_path $NGX/tmp/scgi;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location ~ "^/v2/images/([0-9a-f-]{36})/file\$" { alias $dir/\$1; }
+        location = /healthcheck { return 200 "OK"; }
+    }
+}
+EOF
+  "$NGINX" -t -q -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" 2>"$NGX/logs/test.log" ||
+    { cat "$NGX/logs/test.log" >&2; die "nginx rejected its config ($NGX/nginx.conf)"; }
+  "$NGINX" -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" >"$NGX/logs/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  BENCH_PIDS+=("$NGINX_PID")
+  NGINX_URL=http://127.0.0.1:$NGINX_PORT
+  if ! wait_http "$NGINX_URL/healthcheck" 15 "$NGINX_PID" nginx; then
+    cat "$NGX/logs/stdout.log" "$NGX/logs/error.log" >&2 2>/dev/null || true
+    die "nginx did not start (pid $NGINX_PID, $NGINX_URL)"
+  fi
+  sleep 0.5 # let every worker come up
+  mapfile -t NGINX_PIDS < <(proc_tree "$NGINX_PID")
+  ((${#NGINX_PIDS[@]} >= 2)) || die "nginx has no worker processes (pids: ${NGINX_PIDS[*]})"
+  note "nginx master $NGINX_PID, workers: ${NGINX_PIDS[*]:1}, at $NGINX_URL serving $dir"
+}
+
 # --- process accounting ------------------------------------------------------
 # proc_tree PID: PID and all its descendants.
 proc_tree() {
