@@ -171,7 +171,7 @@ start_imaged_multi() {
     (cd "$REPO_DIR" && npm run build >&2) || die "npm run build failed"
     [[ -f $REPO_DIR/build/Release/imaged_rbd.node ]] || die "no imaged_rbd.node after the build (librbd-dev/librados-dev installed?)"
   fi
-  local base=$BENCH_TMP/imaged port deadline detail why seg=""
+  local base=$BENCH_TMP/imaged port seg=""
   mkdir -p "$base/local" "$base/state"
   LOCAL_DIR=$base/local
   port=$(free_port)
@@ -210,34 +210,9 @@ service_uid = $(id -u)
 service_gid = $(id -g)
 log_level = ${IMAGED_LOG_LEVEL:-warn}
 EOF
-  IMAGED_LOG=$base/imaged.log
   IMAGED_URL=http://127.0.0.1:$port
-  # bin/imaged execs node, so this pid is the node process (all its threads count in /proc/PID/stat).
-  # BENCH_PERF=1: node writes /tmp/perf-PID.map so that perf can name JIT-compiled JS functions.
-  local nodeopts=${NODE_OPTIONS:-}
-  [[ ${BENCH_PERF:-0} != 1 ]] || nodeopts+=" --perf-basic-prof-only-functions"
-  NODE_OPTIONS=$nodeopts "$REPO_DIR/bin/imaged" --config-file "$base/glance-api.conf" >"$IMAGED_LOG" 2>&1 &
-  IMAGED_PID=$!
-  BENCH_PIDS+=("$IMAGED_PID")
-  if ! wait_http "$IMAGED_URL/healthcheck" 30 "$IMAGED_PID" imaged; then
-    tail -n 40 "$IMAGED_LOG" >&2 || true
-    die "imaged did not start (pid $IMAGED_PID, $IMAGED_URL)"
-  fi
-  # The remote stores connect in the background: wait until none is listed as unavailable.
-  deadline=$((SECONDS + 90))
-  while :; do
-    imaged_assert_alive
-    detail=$(curl -sS -m 5 "$IMAGED_URL/v2/info/stores/detail" 2>/dev/null || true)
-    why=$(node -e '
-      let j; try { j = JSON.parse(process.argv[1]); } catch { console.log("no JSON yet"); process.exit(); }
-      const s = j.stores || [], want = ["local", "ceph", "s3", "swift"];
-      const miss = want.filter((w) => !s.some((x) => x.id === w));
-      const down = s.filter((x) => x.unavailable).map((x) => `${x.id}: ${x.unavailable}`);
-      console.log(miss.length ? `not listed: ${miss.join(",")}` : down.join("; "));' "$detail")
-    [[ -n $why ]] || break
-    ((SECONDS < deadline)) || die "imaged's stores still unavailable after 90s: $why"
-    sleep 0.2
-  done
+  run_imaged "$base"
+  wait_stores 90 local ceph s3 swift
   note "imaged pid $IMAGED_PID at $IMAGED_URL, stores local, ceph, s3, swift available"
 }
 

@@ -182,11 +182,21 @@ service_uid = $(id -u)
 service_gid = $(id -g)
 log_level = ${IMAGED_LOG_LEVEL:-warn}
 EOF
-  IMAGED_LOG=$base/imaged.log
   IMAGED_DATADIR=$base/images
   IMAGED_URL=http://127.0.0.1:$port
+  run_imaged "$base"
+  note "imaged pid $IMAGED_PID at $IMAGED_URL"
+}
+
+# run_imaged BASE: starts bin/imaged on BASE/glance-api.conf (log BASE/imaged.log; IMAGED_URL must be set)
+# and waits for /healthcheck. Sets IMAGED_PID, IMAGED_LOG. BENCH_PERF=1: node writes /tmp/perf-PID.map so
+# that perf can name JIT-compiled JS functions.
+run_imaged() {
+  local base=$1 nodeopts=${NODE_OPTIONS:-}
+  [[ ${BENCH_PERF:-0} != 1 ]] || nodeopts+=" --perf-basic-prof-only-functions"
+  IMAGED_LOG=$base/imaged.log
   # bin/imaged execs node, so this pid is the node process (all its threads count in /proc/PID/stat).
-  "$REPO_DIR/bin/imaged" --config-file "$base/glance-api.conf" >"$IMAGED_LOG" 2>&1 &
+  NODE_OPTIONS=$nodeopts "$REPO_DIR/bin/imaged" --config-file "$base/glance-api.conf" >"$IMAGED_LOG" 2>&1 &
   IMAGED_PID=$!
   BENCH_PIDS+=("$IMAGED_PID")
   if ! wait_http "$IMAGED_URL/healthcheck" 30 "$IMAGED_PID" imaged; then
@@ -194,7 +204,27 @@ EOF
     tail -n 40 "$IMAGED_LOG" >&2 || true
     die "imaged did not start (pid $IMAGED_PID, $IMAGED_URL)"
   fi
-  note "imaged pid $IMAGED_PID at $IMAGED_URL"
+}
+
+# wait_stores SECS STORE...: remote stores connect in the background; waits until every STORE is listed in
+# /v2/info/stores/detail and none of them is unavailable, or dies after SECS with the reason.
+wait_stores() {
+  local secs=$1 deadline detail why
+  shift
+  deadline=$((SECONDS + secs))
+  while :; do
+    imaged_assert_alive
+    detail=$(curl -sS -m 5 "$IMAGED_URL/v2/info/stores/detail" 2>/dev/null || true)
+    why=$(node -e '
+      let j; try { j = JSON.parse(process.argv[1]); } catch { console.log("no JSON yet"); process.exit(); }
+      const s = j.stores || [], want = process.argv.slice(2);
+      const miss = want.filter((w) => !s.some((x) => x.id === w));
+      const down = s.filter((x) => want.includes(x.id) && x.unavailable).map((x) => `${x.id}: ${x.unavailable}`);
+      console.log(miss.length ? `not listed: ${miss.join(",")}` : down.join("; "));' "$detail" "$@")
+    [[ -n $why ]] || return 0
+    ((SECONDS < deadline)) || die "imaged's stores still unavailable after ${secs}s: $why"
+    sleep 0.2
+  done
 }
 
 # imaged_assert_alive: fails loudly (with the log) if imaged died.

@@ -88,7 +88,7 @@ start_imaged_rbd() {
     (cd "$REPO_DIR" && npm run build >&2) || die "npm run build failed"
     [[ -f $REPO_DIR/build/Release/imaged_rbd.node ]] || die "no imaged_rbd.node after the build (librbd-dev/librados-dev installed?)"
   fi
-  local base=$BENCH_TMP/imaged port deadline detail why
+  local base=$BENCH_TMP/imaged port
   mkdir -p "$base/state"
   port=$(free_port)
   cat >"$base/glance-api.conf" <<EOF
@@ -109,28 +109,9 @@ service_uid = $(id -u)
 service_gid = $(id -g)
 log_level = ${IMAGED_LOG_LEVEL:-warn}
 EOF
-  IMAGED_LOG=$base/imaged.log
   IMAGED_URL=http://127.0.0.1:$port
-  # bin/imaged execs node, so this pid is the node process (all its threads count in /proc/PID/stat).
-  "$REPO_DIR/bin/imaged" --config-file "$base/glance-api.conf" >"$IMAGED_LOG" 2>&1 &
-  IMAGED_PID=$!
-  BENCH_PIDS+=("$IMAGED_PID")
-  if ! wait_http "$IMAGED_URL/healthcheck" 30 "$IMAGED_PID" imaged; then
-    tail -n 40 "$IMAGED_LOG" >&2 || true
-    die "imaged did not start (pid $IMAGED_PID, $IMAGED_URL)"
-  fi
-  # The rbd store connects in the background: wait until /v2/info/stores/detail shows it available.
-  deadline=$((SECONDS + 60))
-  while :; do
-    imaged_assert_alive
-    detail=$(curl -sS -m 5 "$IMAGED_URL/v2/info/stores/detail" 2>/dev/null || true)
-    why=$(node -e '
-      let s; try { s = JSON.parse(process.argv[1]).stores.find((x) => x.id === "ceph"); } catch { console.log("no JSON yet"); process.exit(); }
-      console.log(!s ? "no ceph store listed" : s.unavailable ? s.unavailable : "");' "$detail")
-    [[ -n $why ]] || break
-    ((SECONDS < deadline)) || die "imaged's rbd store still unavailable after 60s: $why"
-    sleep 0.2
-  done
+  run_imaged "$base"
+  wait_stores 60 ceph
   note "imaged pid $IMAGED_PID at $IMAGED_URL, rbd store connected"
 }
 
