@@ -190,41 +190,10 @@ daemon_cmd() {
   esac
 }
 
-# Running = recorded pid alive and its cmdline is our binary with our conf (pids get reused).
-pid_of() {
-  local f=$DIR/pids/$1.pid pid cmd
-  [[ -f $f ]] || return 1
-  pid=$(<"$f"); [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmd == "$(daemon_cmd "$1") " ]] || return 1
-  echo "$pid"
-}
-running() { pid_of "$1" >/dev/null; }
-
-launch() {
-  local name=$1
-  running "$name" && return 0
-  # shellcheck disable=SC2046
-  # 9>&-: the daemon must not inherit (and so hold forever) the lock on DIR/lock
-  setsid $(daemon_cmd "$name") </dev/null >>"$DIR/log/$name.stdout" 2>&1 9>&- &
-  echo $! >"$DIR/pids/$name.pid"
-  log "launched $name (pid $!)"
-}
-
-stop_daemons() { # TERM all given daemons, wait up to GRACE (30) s, then KILL
-  local n pid pids=() i
-  for n in "$@"; do pid=$(pid_of "$n") && { kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); }; done
-  for ((i = 0; i < ${GRACE:-30} * 10; i++)); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then log "pid $pid ignored SIGTERM for ${GRACE:-30} s, SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
-  done
-  for n in "$@"; do rm -f "$DIR/pids/$n.pid"; done
-}
+PID_DIR=$DIR/pids
+DAEMON_LOG=$DIR/log/%s.stdout
+# pid_of, running, launch, stop_daemons
+source "$(dirname "${BASH_SOURCE[0]}")/daemons.sh"
 
 # --- CLI wrappers (every call bounded: mgr-bound commands otherwise block forever) ----------
 # Every blocking call is also cut at the readiness deadline, so TIMEOUT bounds all of `start`.

@@ -204,43 +204,16 @@ daemon_cmd() {
   esac
 }
 
-# Running = recorded pid alive and its cmdline is our command (pids get reused).
-pid_of() {
-  local f=$DIR/run/$1.pid pid cmd
-  [[ -f $f ]] || return 1
-  pid=$(<"$f"); [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmd == "$(daemon_cmd "$1") " ]] || return 1
-  echo "$pid"
-}
-running() { pid_of "$1" >/dev/null; }
+PID_DIR=$DIR/run
+DAEMON_LOG=$DIR/log/%s.log
+GRACE=10
+# pid_of, running, launch, stop_daemons
+source "$(dirname "${BASH_SOURCE[0]}")/daemons.sh"
 
 port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 
-launch() {
-  local name=$1
-  running "$name" && return 0
-  port_free "$(port_of "$name")" || die "port $(port_of "$name") ($name) is in use by another program; pick another with IMAGED_SWIFT_*_PORT on a fresh DIR"
-  # shellcheck disable=SC2046
-  # 9>&-: the daemon must not inherit (and so hold forever) the lock on DIR/lock
-  setsid $(daemon_cmd "$name") </dev/null >>"$DIR/log/$name.log" 2>&1 9>&- &
-  echo $! >"$DIR/run/$name.pid"
-  log "launched $name (pid $!)"
-}
-
-stop_daemons() { # TERM, wait up to 10 s, then KILL
-  local n pid pids=() i alive
-  for n in "$@"; do pid=$(pid_of "$n") && { kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); }; done
-  for ((i = 0; i < 100; i++)); do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null && { log "pid $pid ignored SIGTERM for 10 s, SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; }
-  done
-  for n in "$@"; do rm -f "$DIR/run/$n.pid"; done
+launch_check() {
+  port_free "$(port_of "$1")" || die "port $(port_of "$1") ($1) is in use by another program; pick another with IMAGED_SWIFT_*_PORT on a fresh DIR"
 }
 
 # --- readiness ----------------------------------------------------------------------------------
