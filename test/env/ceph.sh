@@ -32,21 +32,6 @@ CONF=$DIR/ceph.conf
 # The longest socket is DIR/run/ceph-client.rgw.a.asok; sun_path holds 107 bytes.
 (( ${#DIR} + 29 <= 107 )) || die "DIR too long for unix sockets: $DIR"
 
-ensure_packages() {
-  local missing=() p
-  for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  ((${#missing[@]})) || return 0
-  [[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}); run as root or: apt-get install -y --no-install-recommends ${PKGS[*]}"
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # Retry after an update: a fresh CI image usually has no package lists yet.
-  apt-get install -y --no-install-recommends "${PKGS[@]}" ||
-    { apt-get update && apt-get install -y --no-install-recommends "${PKGS[@]}"; } ||
-    die "apt-get install failed"
-}
-
 # --- settings ---------------------------------------------------------------------------
 randstr() { tr -dc "$1" </dev/urandom | head -c "$2" || true; }
 
@@ -192,8 +177,8 @@ daemon_cmd() {
 
 PID_DIR=$DIR/pids
 DAEMON_LOG=$DIR/log/%s.stdout
-# pid_of, running, launch, stop_daemons
-source "$(dirname "${BASH_SOURCE[0]}")/daemons.sh"
+# pid_of, running, launch, stop_daemons (and ensure_packages)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- CLI wrappers (every call bounded: mgr-bound commands otherwise block forever) ----------
 # Every blocking call is also cut at the readiness deadline, so TIMEOUT bounds all of `start`.

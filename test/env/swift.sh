@@ -31,21 +31,6 @@ case "$DIR" in /*) ;; *) DIR=$PWD/$DIR ;; esac
 DIR=${DIR%/}
 ETC=$DIR/etc
 
-ensure_packages() {
-  local missing=() p
-  for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  ((${#missing[@]})) || return 0
-  [[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}); run as root or: apt-get install -y --no-install-recommends ${PKGS[*]}"
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # Retry after an update: a fresh CI image usually has no package lists yet.
-  apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=900 "${PKGS[@]}" ||
-    { apt-get update && apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=900 "${PKGS[@]}"; } ||
-    die "apt-get install failed"
-}
-
 # --- settings -----------------------------------------------------------------------------------
 load_settings() {
   if [[ -f $DIR/settings ]]; then
@@ -207,8 +192,8 @@ daemon_cmd() {
 PID_DIR=$DIR/run
 DAEMON_LOG=$DIR/log/%s.log
 GRACE=10
-# pid_of, running, launch, stop_daemons
-source "$(dirname "${BASH_SOURCE[0]}")/daemons.sh"
+# pid_of, running, launch, stop_daemons (and ensure_packages)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 

@@ -1,7 +1,25 @@
-# Foreground daemons run in their own session with a recorded pid, for the test-env scripts (sourced by
-# ceph.sh and swift.sh). The caller defines daemon_cmd NAME (the exact command line), log, PID_DIR (one
-# NAME.pid each), DAEMON_LOG (printf pattern for a daemon's output file, %s = NAME) and may define
-# launch_check NAME (run before a launch; dies if the daemon cannot start) and GRACE (seconds, default 30).
+# Shared by the test-env scripts that run real servers (sourced by ceph.sh and swift.sh): package install
+# and foreground daemons run in their own session with a recorded pid. The caller defines die, log, PKGS,
+# daemon_cmd NAME (the exact command line), PID_DIR (one NAME.pid each), DAEMON_LOG (printf pattern for a
+# daemon's output file, %s = NAME) and may define launch_check NAME (run before a launch; dies if the daemon
+# cannot start) and GRACE (seconds, default 30). PID_DIR and DAEMON_LOG are read when used.
+
+# ensure_packages: installs the missing PKGS with apt (as root; otherwise dies naming them).
+ensure_packages() {
+  local missing=() p
+  for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  [[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}); run as root or: apt-get install -y --no-install-recommends ${PKGS[*]}"
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Retry after an update: a fresh CI image usually has no package lists yet. Another env script may be
+  # installing at the same time: wait for the dpkg lock.
+  apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=900 "${PKGS[@]}" ||
+    { apt-get update && apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=900 "${PKGS[@]}"; } ||
+    die "apt-get install failed"
+}
 
 # Running = recorded pid alive and its cmdline is our command (pids get reused).
 pid_of() {
