@@ -451,12 +451,7 @@ cli_startup() { # LABEL CMD...
 
 # ================================================================================================
 echo "== copy-image between stores vs the stores' CLIs: 1 GiB, $ROUNDS interleaved rounds =="
-MACHINE=$(machine_note)
-echo "${MACHINE%%$'\n'*}" # its NOTE lines are about wrk/nginx
-if (($(nproc) <= 4)); then
-  echo "NOTE: imaged or the CLIs, the OSD, RGW and the Swift servers all share these $(nproc) CPUs: whoever needs more CPU"
-  echo "      per GiB loses throughput; compare the two sides through the same-run ratios, not against other machines."
-fi
+machine_note "imaged or the CLIs, the OSD, RGW and the Swift servers all"
 build_note
 echo "tools: ceph $(ceph-osd --version 2>/dev/null | awk '{print $3}'), $(s3cmd --version 2>&1), python-swiftclient $(swift --version 2>&1 | awk '{print $NF}'), swift $(/usr/bin/python3 -c 'import swift; print(swift.__version__)' 2>/dev/null || echo '?')"
 

@@ -373,9 +373,14 @@ build_note() {
   [[ -z $newer ]] || echo "WARNING: sources changed after the last build (e.g. $newer): run 'npm run build' to measure them"
 }
 
+# machine_note [WHO]: the machine line; on a small box a NOTE that WHO (default: client and server) share its CPUs.
 machine_note() {
   echo "machine: $(nproc) CPU(s) ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r), node $(node -v), load average $(cut -d" " -f1-3 /proc/loadavg)"
-  if (($(nproc) <= 4)); then
+  ((  $(nproc) <= 4 )) || return 0
+  if [[ -n ${1:-} ]]; then
+    echo "NOTE: $1 share these $(nproc) CPUs: whoever needs more CPU per GiB loses throughput;"
+    echo "      compare the two sides through the same-run ratios, not against other machines."
+  else
     echo "NOTE: client (wrk/curl/probe) and server share these $(nproc) CPUs: absolute numbers are client-limited;"
     echo "      compare imaged and nginx through the same-run ratios, not against other machines."
   fi

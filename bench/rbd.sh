@@ -233,12 +233,7 @@ delete_round() {
 
 # ================================================================================================
 echo "== imaged rbd store vs rbd CLI: 1 GiB, both ways, $ROUNDS interleaved rounds =="
-MACHINE=$(machine_note)
-echo "${MACHINE%%$'\n'*}" # its NOTE lines are about wrk/nginx
-if (($(nproc) <= 4)); then
-  echo "NOTE: the rbd CLI / curl + imaged, the OSD and the mon share these $(nproc) CPUs: whoever needs more CPU per GiB"
-  echo "      loses throughput; compare the two sides through the same-run ratios, not against other machines."
-fi
+machine_note "the rbd CLI / curl + imaged, the OSD and the mon"
 build_note
 echo "ceph: $(ceph-osd --version 2>/dev/null | awk '{print $3, $5}'); rbd CLI: rbd import/export with --object-size 8M, --id glance"
 
