@@ -57,6 +57,8 @@
 #include <pthread.h>
 #include <node_api.h>
 #include <stdio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -252,9 +254,17 @@ void Deliver(Job* j, const Failure* f, bool from_js) {
 // threadpool job have completed.
 void ForgetOnSender(Job* j);
 
+// A download is sent corked (TCP_CORK, nginx's `tcp_nopush on`): only full
+// segments leave while the file streams, the tail when the job ends. On
+// loopback (the Nova host pulling from localhost) this also leaves more of the
+// transmission to the receiver's ACK processing: at one connection it cut
+// imaged's CPU per GiB ~40% (to nginx's) at nginx's throughput.
+void Cork(int sock, int on) { setsockopt(sock, IPPROTO_TCP, TCP_CORK, &on, sizeof on); }
+
 void Settle(Job* j, const Failure* f, bool from_js) {
   if (j->settled) return;
   j->settled = true;
+  if (!j->recv) Cork(j->sock, 0);  // flush the tail before JS answers the next request
   State* st = j->st;
   if (j->sender) {
     // On the sender thread: keep the outcome, close the handles, and hand the
@@ -765,6 +775,7 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
 
+  Cork(sock, 1);
   Job* j = new Job();
   st->live++;
   j->st = st;

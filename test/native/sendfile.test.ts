@@ -307,6 +307,28 @@ test('keep-alive: sequential requests reuse one socket', async () => {
   }
 });
 
+// Bodies go out corked (TCP_CORK, like nginx's tcp_nopush): the addon must uncork when a send ends,
+// or the kernel holds each response's last partial segment for 200 ms.
+test('keep-alive: the tail of each body leaves at once (no 200 ms cork hold)', async () => {
+  const s = await serve(fileHandler);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < 10; i++) {
+      const len = i % 2 ? 1000 : 2 * MiB + 123;
+      const r = await get(s.port, `/file?off=${i}&len=${len}`, { agent });
+      assert.is(r.bytes, len);
+      assert.is(r.sha, sha(bigData.subarray(i, i + len)));
+    }
+    const ms = performance.now() - t0;
+    assert.ok(ms < 1000, `10 small keep-alive downloads took ${ms.toFixed(0)} ms (a held tail costs 200 ms each)`);
+    assert.is(s.connections, 1);
+  } finally {
+    agent.destroy();
+    await s.close();
+  }
+});
+
 test('pipelined requests: queued responses wait for their socket', async () => {
   const s = await serve(fileHandler);
   try {
