@@ -34,6 +34,9 @@
 // ([imaged] send_threads): n >= 0, or -1 for the default. Only before the
 // first threaded send (threads are started then and live for the process).
 //
+// sendfileSetNopush(on) -> on. Whether sends started from now on are corked
+// (TCP_CORK until the job ends; [imaged] tcp_nopush, default true).
+//
 // recvStart(sockFd, buffer, offset, length, progressTimeoutMs, cb) -> id
 //
 //   Reads from the socket into buffer[offset, offset+length) (a TypedArray,
@@ -139,6 +142,7 @@ struct Job {
   bool ra_busy = false;
   bool handles = false;  // poll + timer initialised
   bool rdhup = false;    // peer half-closed; polling UV_WRITABLE only
+  bool corked = false;   // TCP_CORK set by us for this send
   bool settled = false;
   int pending = 0;  // outstanding uv_close callbacks + threadpool jobs
   uv_poll_t poll;
@@ -254,17 +258,18 @@ void Deliver(Job* j, const Failure* f, bool from_js) {
 // threadpool job have completed.
 void ForgetOnSender(Job* j);
 
-// A download is sent corked (TCP_CORK, nginx's `tcp_nopush on`): only full
-// segments leave while the file streams, the tail when the job ends. On
-// loopback (the Nova host pulling from localhost) this also leaves more of the
-// transmission to the receiver's ACK processing: at one connection it cut
-// imaged's CPU per GiB ~40% (to nginx's) at nginx's throughput.
+// A download is sent corked (TCP_CORK, nginx's `tcp_nopush on`; [imaged]
+// tcp_nopush): only full segments leave while the file streams, the tail when
+// the job ends. On loopback this leaves more of the transmission to the
+// receiver's ACK processing: at one connection imaged's CPU per GiB fell ~40%
+// (to nginx's), at nginx's throughput instead of ~1.5x it (the receiver pays).
+std::atomic<bool> g_nopush{true};
 void Cork(int sock, int on) { setsockopt(sock, IPPROTO_TCP, TCP_CORK, &on, sizeof on); }
 
 void Settle(Job* j, const Failure* f, bool from_js) {
   if (j->settled) return;
   j->settled = true;
-  if (!j->recv) Cork(j->sock, 0);  // flush the tail before JS answers the next request
+  if (j->corked) Cork(j->sock, 0);  // flush the tail before JS answers the next request
   State* st = j->st;
   if (j->sender) {
     // On the sender thread: keep the outcome, close the handles, and hand the
@@ -775,12 +780,15 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
 
-  Cork(sock, 1);
   Job* j = new Job();
   st->live++;
   j->st = st;
   j->sock = sock;
   j->file = file;
+  if (g_nopush.load()) {
+    Cork(sock, 1);
+    j->corked = true;
+  }
   j->pos = offset;
   j->end = offset + length;
   j->length = length;
@@ -859,6 +867,13 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, g_sender_threads);
 }
 
+Napi::Value SetNopush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean()) return Throw(env, "sendfileSetNopush: expected a boolean");
+  g_nopush = info[0].As<Napi::Boolean>().Value();
+  return Napi::Boolean::New(env, g_nopush.load());
+}
+
 Napi::Value Active(const Napi::CallbackInfo& info) {
   State* st = static_cast<State*>(info.Data());
   return Napi::Number::New(info.Env(), static_cast<double>(st->active.size()));
@@ -896,6 +911,7 @@ void SocketIoInit(Napi::Env env, Napi::Object exports) {
   exports.Set("sendfileAbort", Napi::Function::New(env, Abort, "sendfileAbort", st));
   exports.Set("sendfileActive", Napi::Function::New(env, Active, "sendfileActive", st));
   exports.Set("sendfileSetThreads", Napi::Function::New(env, SetThreads, "sendfileSetThreads", st));
+  exports.Set("sendfileSetNopush", Napi::Function::New(env, SetNopush, "sendfileSetNopush", st));
   exports.Set("recvStart", Napi::Function::New(env, RecvStart, "recvStart", st));
   exports.Set("recvAbort", Napi::Function::New(env, Abort, "recvAbort", st));
 }

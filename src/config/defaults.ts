@@ -45,6 +45,7 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
       logLevel: 'info',
       sendfile: IMAGED_OPTS.sendfile.default,
       sendThreads: null,
+      tcpNopush: IMAGED_OPTS.tcp_nopush.default,
       hashWorkers: IMAGED_OPTS.hash_in_workers.default,
       upstream: null,
       upstreamGracePeriod: IMAGED_OPTS.upstream_grace_period.default,

@@ -101,6 +101,7 @@ export function formatEffectiveConfig(config: Config): string {
     ['log_level', i.logLevel],
     ['sendfile', i.sendfile],
     ['send_threads', i.sendThreads ?? 'auto'],
+    ['tcp_nopush', i.tcpNopush],
     ['hash_in_workers', i.hashWorkers],
     ['upstream', i.upstream ?? ''],
     ['upstream_grace_period', i.upstreamGracePeriod],

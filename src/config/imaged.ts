@@ -25,6 +25,7 @@ export function readImaged(r: OptionReader, glanceDebug: boolean): ImagedOptions
     logLevel: r.isSet('imaged', 'log_level') ? (o.log_level as LogLevel) : glanceDebug ? 'debug' : 'info',
     sendfile: o.sendfile,
     sendThreads: readSendThreads(r, o.send_threads),
+    tcpNopush: o.tcp_nopush,
     hashWorkers: o.hash_in_workers,
     upstream: readUpstream(r, o.upstream),
     upstreamGracePeriod: o.upstream_grace_period,

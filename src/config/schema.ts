@@ -49,6 +49,8 @@ export const IMAGED_OPTS = {
   sendfile: bool(true),
   // Threads that send download bytes (sendfile) off the event loop: 'auto' = min(4, CPUs); 0 = the event loop.
   send_threads: str('auto'),
+  // TCP_CORK while a download is sent (nginx's tcp_nopush): full segments only, the tail at the end.
+  tcp_nopush: bool(true),
   hash_in_workers: bool(true),
   // Edge mode: serve the Images API of this upstream (a Glance or another imaged), caching image data here.
   upstream: str(''),

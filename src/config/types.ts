@@ -100,6 +100,8 @@ export interface ImagedOptions {
   sendfile: boolean;
   /** [imaged] send_threads: null = auto (min(4, CPUs)), 0 = send from the event loop */
   sendThreads: number | null;
+  /** [imaged] tcp_nopush: downloads sent under TCP_CORK until their end */
+  tcpNopush: boolean;
   /** [imaged] hash_in_workers */
   hashWorkers: boolean;
   /** [imaged] upstream: edge mode when set (base URL, no trailing slash) */

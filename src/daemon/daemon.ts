@@ -11,7 +11,7 @@ import { Importer } from '../images/importer.js';
 import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
-import { setSendThreads } from '../native/sendfile.js';
+import { setSendNopush, setSendThreads } from '../native/sendfile.js';
 
 export interface Daemon {
   server: http.Server;
@@ -96,6 +96,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 
   // Before the first download starts the sender threads ([imaged] send_threads).
   const sendThreads = config.imaged.sendfile ? setSendThreads(config.imaged.sendThreads) : 0;
+  setSendNopush(config.imaged.tcpNopush);
 
   const server = http.createServer(
     {

@@ -30,6 +30,8 @@ export interface SendfileBinding {
    * Takes effect while no thread has started yet; returns the count in effect.
    */
   sendfileSetThreads(n: number): number;
+  /** TCP_CORK on each send until it ends (nginx's tcp_nopush); applies to sends started afterwards. */
+  sendfileSetNopush(on: boolean): boolean;
   /**
    * Reads from sockFd into buffer[offset, offset+length) until full or EOF. `cb` is called exactly once,
    * possibly synchronously, with the count (< length only at EOF). Returns the transfer id (abort it with

@@ -60,6 +60,11 @@ export function setSendThreads(n: number | null): number {
   return tryLoadNative()?.sendfileSetThreads(n ?? -1) ?? 0;
 }
 
+/** Sends started from now on keep the socket corked until they end ([imaged] tcp_nopush). */
+export function setSendNopush(on: boolean): void {
+  tryLoadNative()?.sendfileSetNopush(on);
+}
+
 /** Transfers currently in flight on this thread (0 if the addon is unavailable). */
 export function sendfileActiveCount(): number {
   return tryLoadNative()?.sendfileActive() ?? 0;

@@ -231,6 +231,15 @@ test('[imaged] send_threads: auto (default), a count, 0; anything else names the
   }
 });
 
+test('[imaged] tcp_nopush: on by default, a boolean; anything else names the option', () => {
+  assert.is(loadText('[DEFAULT]\n').config!.imaged.tcpNopush, true);
+  assert.is(loadText('[imaged]\ntcp_nopush = false\n').config!.imaged.tcpNopush, false);
+  assert.is(loadText('[imaged]\ntcp_nopush = True\n').config!.imaged.tcpNopush, true);
+  const r = loadText('[imaged]\ntcp_nopush = sometimes\n');
+  assert.not.ok(r.config);
+  assert.match(JSON.stringify(errors(r)), /tcp_nopush/);
+});
+
 test('log level: explicit [imaged] log_level beats [DEFAULT] debug', () => {
   assert.is(loadText('[DEFAULT]\ndebug = True\n[imaged]\nlog_level = error\n').config!.imaged.logLevel, 'error');
   assert.is(loadText('[DEFAULT]\ndebug = false\n').config!.imaged.logLevel, 'info');

@@ -329,6 +329,26 @@ test('keep-alive: the tail of each body leaves at once (no 200 ms cork hold)', a
   }
 });
 
+test('sendfileSetNopush(false): sends go out uncorked, bytes and keep-alive as before', async () => {
+  const b = loadNative();
+  assert.is(b.sendfileSetNopush(false), false);
+  const s = await serve(fileHandler);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (const [off, len] of [[0, 8 * MiB], [5, 1000], [MiB + 1, 3 * MiB]] as const) {
+      const r = await get(s.port, `/file?off=${off}&len=${len}`, { agent });
+      assert.is(r.bytes, len);
+      assert.is(r.sha, sha(bigData.subarray(off, off + len)));
+    }
+    assert.is(s.connections, 1);
+  } finally {
+    assert.is(b.sendfileSetNopush(true), true);
+    agent.destroy();
+    await s.close();
+  }
+  assert.throws(() => (b.sendfileSetNopush as (v: unknown) => boolean)(1), /boolean/);
+});
+
 test('pipelined requests: queued responses wait for their socket', async () => {
   const s = await serve(fileHandler);
   try {
