@@ -9,6 +9,21 @@ const UUID_PATTERN = '^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a
 
 const ro = (type: unknown, description: string, extra: object = {}) => ({ type, readOnly: true, description, ...extra });
 
+// Glance's schema-image.json custom properties. Glance marks them `is_base: false` (api/v2/images.py
+// get_schema): glanceclient then PATCHes them with "add" (it uses "replace" for base properties, which fails
+// with 409 on an image that does not have the property yet).
+const customProperties: Record<string, Record<string, unknown>> = {
+  kernel_id: { type: ['null', 'string'], pattern: UUID_PATTERN, description: 'ID of image stored in Glance that should be used as the kernel when booting an AMI-style image.' },
+  ramdisk_id: { type: ['null', 'string'], pattern: UUID_PATTERN, description: 'ID of image stored in Glance that should be used as the ramdisk when booting an AMI-style image.' },
+  instance_uuid: { type: 'string', description: 'Metadata which can be used to record which instance this image is associated with. (Informational only, does not create an instance snapshot.)' },
+  architecture: { type: 'string', description: 'Operating system architecture as specified in https://docs.openstack.org/python-glanceclient/latest/cli/property-keys.html' },
+  os_distro: { type: 'string', description: 'Common name of operating system distribution as specified in https://docs.openstack.org/python-glanceclient/latest/cli/property-keys.html' },
+  os_version: { type: 'string', description: 'Operating system version as specified by the distributor.' },
+  description: { type: 'string', description: 'A human-readable string describing this image.' },
+  cinder_encryption_key_id: { type: 'string', description: 'Identifier in the OpenStack Key Management Service for the encryption key for the Block Storage Service to use when mounting a volume created from this image' },
+  cinder_encryption_key_deletion_policy: { type: 'string', enum: ['on_image_deletion', 'do_not_delete'], description: 'States the condition under which the Image Service will delete the object associated with the \'cinder_encryption_key_id\' image property.  If this property is missing, the Image Service will take no action' },
+};
+
 /** Properties of the image schema. `stores` is left out on purpose: glanceclient 4.1 turns every schema
  *  property into a CLI flag and `--stores` then clashes with image-create-via-import's own flag. */
 export const imageProperties: Record<string, Record<string, unknown>> = {
@@ -44,16 +59,7 @@ export const imageProperties: Record<string, Record<string, unknown>> = {
     },
     description: 'A set of URLs to access the image file kept in external store',
   },
-  // Glance's schema-image.json custom properties.
-  kernel_id: { type: ['null', 'string'], pattern: UUID_PATTERN, description: 'ID of image stored in Glance that should be used as the kernel when booting an AMI-style image.' },
-  ramdisk_id: { type: ['null', 'string'], pattern: UUID_PATTERN, description: 'ID of image stored in Glance that should be used as the ramdisk when booting an AMI-style image.' },
-  instance_uuid: { type: 'string', description: 'Metadata which can be used to record which instance this image is associated with. (Informational only, does not create an instance snapshot.)' },
-  architecture: { type: 'string', description: 'Operating system architecture as specified in https://docs.openstack.org/python-glanceclient/latest/cli/property-keys.html' },
-  os_distro: { type: 'string', description: 'Common name of operating system distribution as specified in https://docs.openstack.org/python-glanceclient/latest/cli/property-keys.html' },
-  os_version: { type: 'string', description: 'Operating system version as specified by the distributor.' },
-  description: { type: 'string', description: 'A human-readable string describing this image.' },
-  cinder_encryption_key_id: { type: 'string', description: 'Identifier in the OpenStack Key Management Service for the encryption key for the Block Storage Service to use when mounting a volume created from this image' },
-  cinder_encryption_key_deletion_policy: { type: 'string', enum: ['on_image_deletion', 'do_not_delete'], description: 'States the condition under which the Image Service will delete the object associated with the \'cinder_encryption_key_id\' image property.  If this property is missing, the Image Service will take no action' },
+  ...Object.fromEntries(Object.entries(customProperties).map(([k, v]) => [k, { ...v, is_base: false }])),
 };
 
 const imageLinks = [

@@ -75,6 +75,11 @@ t('glance image-create/-list/-show/-download/-tag-update/-deactivate, several co
   await glance(ctx, 'image-reactivate', id!);
   await glance(ctx, 'image-update', '--property', 'hw_disk_bus=scsi', id!);
   assert.match(await glance(ctx, 'image-show', id!), /scsi/);
+  // Schema properties the image does not have yet (is_base: false → glanceclient PATCHes "add", not "replace")
+  await glance(ctx, 'image-update', '--os-distro', 'ubuntu', '--property', 'description=hi there', id!);
+  const shown = await glance(ctx, 'image-show', id!);
+  assert.match(shown, /os_distro\s*\|\s*ubuntu/);
+  assert.match(shown, /hi there/);
   await glance(ctx, 'image-delete', id!);
   assert.is((await request(`${ctx.d.url}/v2/images/${id}`)).status, 404);
 });
