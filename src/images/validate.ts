@@ -17,7 +17,17 @@ function typeOk(t: string, v: unknown): boolean {
   }
 }
 
-const show = (v: unknown) => JSON.stringify(v);
+/** A value for an error message: at most 200 characters of its JSON. */
+const show = (v: unknown) => {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = undefined;
+  }
+  if (s === undefined) return String(typeof v);
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+};
 
 /** Returns a message describing why `v` does not match `s`, or null. */
 export function checkSchema(s: Schema, v: unknown, where: string): string | null {

@@ -84,6 +84,26 @@ t('create rejects bad input with 400/403 naming the problem', async ({ d }) => {
   const json = await request(`${d.url}/v2/images`, { method: 'POST', headers: jsonHeaders({ Accept: 'application/json' }), body: '[' });
   assert.is(json.status, 400);
   assert.is(json.json.code, 400);
+  // Deeply nested documents: 400 before anything recurses over them (was a 500: stack overflow), POST and PATCH
+  const deep = (n: number) => '{"a":'.repeat(n) + '"x"' + '}'.repeat(n);
+  for (const body of [deep(10_000), `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, deep(40)]) {
+    const r = await request(`${d.url}/v2/images`, { method: 'POST', headers: jsonHeaders(), body });
+    assert.is(r.status, 400, r.body.toString().slice(0, 200));
+    assert.match(r.body.toString(), /nested deeper/);
+  }
+  const img = await createImage(d.url);
+  const p = await request(`${d.url}/v2/images/${img.id}`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/openstack-images-v2.1-json-patch' },
+    body: `[{"op":"add","path":"/x","value":${'['.repeat(10_000)}${']'.repeat(10_000)}}]`,
+  });
+  assert.is(p.status, 400);
+  // a string that merely looks nested is fine; a wrong-typed nested value is named without dumping it whole
+  const ok = await request(`${d.url}/v2/images`, { method: 'POST', headers: jsonHeaders(), body: JSON.stringify({ name: '['.repeat(200) }) });
+  assert.is(ok.status, 201);
+  const wrong = await request(`${d.url}/v2/images`, { method: 'POST', headers: jsonHeaders(), body: JSON.stringify({ foo: { a: 'x'.repeat(5000) } }) });
+  assert.is(wrong.status, 400);
+  assert.ok(wrong.body.length < 2000, `error body is ${wrong.body.length} bytes`);
 });
 
 t('public visibility is admin-only; owner of another project is refused', async ({ d }) => {
