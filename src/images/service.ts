@@ -252,7 +252,8 @@ export class ImageService {
   async setActive(ctx: RequestContext, id: string, active: boolean): Promise<void> {
     const img = this.get(ctx, id);
     const action = active ? 'reactivate' : 'deactivate';
-    if (!ctx.isAdmin) throw forbidden(`You are not authorized to complete ${action} action.`);
+    // Glance 25's default rule for both: ADMIN_OR_PROJECT_MEMBER (policies/image.py), as for other changes.
+    if (!canModify(ctx, img)) throw forbidden(`You are not authorized to complete ${action} action.`);
     if (img.status !== 'active' && img.status !== 'deactivated') {
       throw forbidden(`Not allowed to ${action} image in status '${img.status}'`);
     }
