@@ -74,6 +74,13 @@ export function imagesApi(svc: ImageService, o: ImagesApiOptions) {
     await svc.setTag(c.get('ctx'), c.req.param('id'), c.req.param('tag'), false);
     return c.body(null, 204);
   });
+  // Other methods on these resources: 405 with Allow, as Glance's router answers.
+  app.all('/:id/actions/:action', () => {
+    throw new HttpError(405, 'The method is not allowed for this resource.', { Allow: 'POST' });
+  });
+  app.all('/:id/tags/:tag', () => {
+    throw new HttpError(405, 'The method is not allowed for this resource.', { Allow: 'PUT, DELETE' });
+  });
 
   return app;
 }

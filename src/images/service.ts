@@ -283,7 +283,6 @@ export class ImageService {
    */
   async upload(ctx: RequestContext, id: string, req: IncomingMessage, storeHeader: string | undefined): Promise<void> {
     const img = this.getModifiable(ctx, id, 'upload data to');
-    if (img.status === 'deactivated') throw forbidden(`Image ${id} is deactivated; its data cannot be changed.`);
     if (img.status !== 'queued') throw conflict(`Image status transition from ${img.status} to saving is not allowed`);
     if (!img.disk_format || !img.container_format) {
       throw badRequest('Properties disk_format, container_format must be set prior to saving data.');

@@ -247,6 +247,12 @@ t('deactivate/reactivate: admin or the owning project; non-admin download of dea
   assert.is((await act('reactivate', as('p1'))).status, 204);
   assert.is((await act('deactivate', ADMIN)).status, 204);
   assert.is((await show(d, img.id)).status, 'deactivated');
+  const put = await upload(d.url, img.id, data, as('p1')); // Glance: 409, no transition from deactivated to saving
+  assert.is(put.status, 409);
+  assert.match(put.body.toString(), /deactivated/);
+  const get = await request(`${d.url}/v2/images/${img.id}/actions/deactivate`, { headers: ADMIN });
+  assert.is(get.status, 405);
+  assert.is(get.headers.allow, 'POST');
   assert.is((await act('deactivate', ADMIN)).status, 204);
   assert.is((await request(`${d.url}/v2/images/${img.id}/file`, { headers: as('p1') })).status, 403);
   assert.is((await request(`${d.url}/v2/images/${img.id}/file`, { headers: ADMIN })).status, 200);

@@ -193,6 +193,9 @@ t('tags: put, idempotent, delete, 404 on missing tag', async ({ d }) => {
   assert.is((await request(`${d.url}/v2/images/${img.id}/tags/blue`, { method: 'DELETE' })).status, 204);
   assert.is((await request(`${d.url}/v2/images/${img.id}/tags/blue`, { method: 'DELETE' })).status, 404);
   assert.is((await request(`${d.url}/v2/images/${img.id}/tags/${'x'.repeat(256)}`, { method: 'PUT' })).status, 400);
+  const get = await request(`${d.url}/v2/images/${img.id}/tags/blue`);
+  assert.is(get.status, 405);
+  assert.is(get.headers.allow, 'PUT, DELETE');
 });
 
 t.run();
