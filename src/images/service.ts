@@ -80,7 +80,7 @@ export class ImageService {
     const id = (attrs.id as string | undefined) ?? randomUUID();
     const now = isoNow();
     const img: ImageRecord = {
-      id: id.toLowerCase(), name: null, status: 'queued', visibility: 'shared', protected: false, os_hidden: false,
+      id, name: null, status: 'queued', visibility: 'shared', protected: false, os_hidden: false,
       owner: ctx.projectId, checksum: null, os_hash_algo: null, os_hash_value: null, xxh3: null, size: null,
       virtual_size: null, min_ram: 0, min_disk: 0, disk_format: null, container_format: null,
       created_at: now, updated_at: now, tags: [], properties: {}, locations: [],

@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { randomUUID } from 'node:crypto';
 import { startTestDaemon, ADMIN, as, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, jsonHeaders, PATCH_TYPE } from '../helpers/http.js';
 
@@ -113,6 +114,19 @@ t('public visibility is admin-only; owner of another project is refused', async 
   assert.is(r2.status, 403);
   const ok = await request(`${d.url}/v2/images`, { method: 'POST', headers: jsonHeaders(ADMIN), body: JSON.stringify({ visibility: 'public' }) });
   assert.is(ok.status, 201);
+});
+
+t('an id chosen in upper case is kept as given (as Glance stores it) and finds its image', async ({ d }) => {
+  const id = randomUUID().toUpperCase();
+  const c = await request(`${d.url}/v2/images`, { method: 'POST', headers: jsonHeaders(), body: JSON.stringify({ id }) });
+  assert.is(c.status, 201);
+  assert.is(c.json.id, id);
+  const r = await request(`${d.url}/v2/images/${id}`);
+  assert.is(r.status, 200);
+  assert.is(r.json.id, id);
+  assert.is((await request(`${d.url}/v2/images/${id}/tags/x`, { method: 'PUT' })).status, 204);
+  assert.is((await request(`${d.url}/v2/images/${id}`, { method: 'DELETE' })).status, 204);
+  assert.is((await request(`${d.url}/v2/images/${id}`)).status, 404);
 });
 
 t('show: 404 for unknown, malformed and path-like ids', async ({ d }) => {
