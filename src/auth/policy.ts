@@ -15,11 +15,23 @@ export function canSee(ctx: RequestContext, img: ImageRecord): boolean {
   return isOwner(ctx, img);
 }
 
-/** Is the image part of this caller's default listing (no visibility filter)? */
-export function inDefaultList(ctx: RequestContext, img: ImageRecord): boolean {
-  if (img.visibility === 'public') return true;
-  if (ctx.isAdmin) return true;
-  if (img.owner === null) return true;
+/**
+ * Is the image in this caller's GET /v2/images before the other filters? Glance's image_get_all
+ * (db/sqlalchemy/api.py, _select_images_query and the visibility block after it), without image members.
+ */
+export function inListing(ctx: RequestContext, img: ImageRecord, visibility: string | null): boolean {
+  // Admins start from every image; others from public, community and their own (shared ones need members).
+  if (!ctx.isAdmin && !listableByUser(ctx, img)) return false;
+  if (visibility === 'all') return true;
+  if (visibility !== null) return img.visibility === visibility;
+  // No visibility filter: community images only when the caller's project owns them, admins included.
+  return img.visibility !== 'community' || (ctx.projectId !== null && img.owner === ctx.projectId);
+}
+
+function listableByUser(ctx: RequestContext, img: ImageRecord): boolean {
+  if (img.visibility === 'public' || img.visibility === 'community') return true;
+  // Project-less noauth callers own the ownerless images they create (as in canModify); Glance has no such caller.
+  if (img.owner === null) return ctx.projectId === null;
   return isOwner(ctx, img);
 }
 

@@ -6,16 +6,20 @@ import type { ImageRecord } from '../images/record.js';
 /**
  * The image catalog: one LMDB environment under state_dir, an `images` database keyed by image id.
  * Writes resolve only after LMDB's durable commit, so an acknowledged change survives a crash.
+ * A `deleted` database keeps the id of every deleted image (id -> deleted_at): Glance keeps deleted rows, so
+ * an id is never reused (OSSN-0075: a reused id would let a new image pose as one that users trusted).
  */
 export class Catalog {
   private root: RootDatabase;
   private images: Database<ImageRecord, string>;
+  private deleted: Database<string, string>;
 
   constructor(stateDir: string) {
     const dir = path.join(stateDir, 'catalog');
     mkdirSync(dir, { recursive: true });
     this.root = open({ path: dir, compression: false });
     this.images = this.root.openDB<ImageRecord, string>({ name: 'images' });
+    this.deleted = this.root.openDB<string, string>({ name: 'deleted' });
   }
 
   get(id: string): ImageRecord | undefined {
@@ -51,15 +55,21 @@ export class Catalog {
     return result;
   }
 
-  /** Inserts only if the id is free; false when it is taken. */
+  /** Inserts only if the id was never used, by a live or a deleted image; false when it was. */
   async insert(img: ImageRecord): Promise<boolean> {
-    return this.images.ifNoExists(img.id, () => {
+    return this.images.transaction(() => {
+      if (this.images.doesExist(img.id) || this.deleted.doesExist(img.id)) return false;
       this.images.put(img.id, img);
+      return true;
     });
   }
 
-  async remove(id: string): Promise<void> {
-    await this.images.remove(id);
+  /** Removes the record and tombstones its id in one transaction, so no crash leaves the id reusable. */
+  async remove(id: string, deletedAt: string): Promise<void> {
+    await this.images.transaction(() => {
+      this.images.remove(id);
+      this.deleted.put(id, deletedAt);
+    });
   }
 
   /** Another named database in the same environment (e.g. the cache index), sharing its durability. */

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogNotFound } from '../catalog/catalog.js';
 import type { RequestContext } from '../auth/context.js';
-import { canModify, canSee, inDefaultList } from '../auth/policy.js';
+import { canModify, canSee, inListing } from '../auth/policy.js';
 import type { StoreRegistry } from '../stores/registry.js';
 import { DataNotFoundError, StorageFullError, type Store, type StoreReader } from '../stores/types.js';
 import { ClientAbortError, ingest } from '../data/ingest.js';
@@ -93,7 +93,7 @@ export class ImageService {
     img.tags = [...new Set(img.tags)];
     this.checkPolicyOnValues(ctx, img, null);
     this.checkQuotas(img);
-    if (!(await this.catalog.insert(img))) throw conflict(`Image with identifier ${img.id} already exists!`);
+    if (!(await this.catalog.insert(img))) throw conflict(`Image ID ${img.id} already exists!`); // Glance's words, deleted ids included
     return img;
   }
 
@@ -118,13 +118,7 @@ export class ImageService {
   list(ctx: RequestContext, q: URLSearchParams): { images: ImageRecord[]; next: string | null } {
     const query = parseListQuery(q);
     let imgs = this.catalog.all().filter((img) => {
-      if (query.visibility === null) {
-        if (!inDefaultList(ctx, img)) return false;
-      } else if (query.visibility !== 'all') {
-        if (img.visibility !== query.visibility || !canSee(ctx, img)) return false;
-      } else if (!canSee(ctx, img) || (img.visibility === 'community' && img.owner !== ctx.projectId && !ctx.isAdmin)) {
-        return false;
-      }
+      if (!inListing(ctx, img, query.visibility)) return false;
       if (query.osHidden === null ? img.os_hidden : img.os_hidden !== query.osHidden) return false;
       return query.filters.every((f) => f(img));
     });
@@ -219,7 +213,7 @@ export class ImageService {
     if (img.protected) throw forbidden(`Image ${id} is protected and cannot be deleted.`);
     // Data in use (RBD clones behind VMs or volumes) blocks the delete before anything is removed.
     for (const loc of img.locations) await this.checkNotInUse(loc);
-    await this.catalog.remove(id);
+    await this.catalog.remove(img.id, isoNow());
     this.uploads.get(id)?.abort();
     await this.onDelete?.(id).catch(() => {});
     for (const loc of img.locations) {

@@ -46,6 +46,38 @@ t('default listing: own + public; not others private, community or hidden', asyn
   assert.ok(names(all).includes('other-private'));
 });
 
+// Glance's image_get_all (glance/db/sqlalchemy/api.py, _select_images_query and the visibility block after it).
+t('visibility=all: a non-admin also gets other projects\' community images, with other filters too', async ({ d }) => {
+  const all = names(await list(d, '?visibility=all&limit=100'));
+  assert.ok(all.includes('other-community') && all.includes('img-0') && all.includes('pub'));
+  assert.not.ok(all.includes('other-private'));
+  assert.equal(names(await list(d, '?visibility=all&name=other-community')), ['other-community']);
+  assert.equal(names(await list(d, '?visibility=all&owner=p2')), ['other-community']);
+});
+
+t('non-admin with each visibility: public, community, shared and private are filters on what it may list', async ({ d }) => {
+  assert.equal(names(await list(d, '?visibility=public')), ['pub']);
+  assert.equal(names(await list(d, '?visibility=community')), ['other-community']);
+  assert.ok(names(await list(d, '?visibility=shared&limit=100')).every((n: string) => n.startsWith('img-')));
+  assert.equal(names(await list(d, '?visibility=private')), []);
+  assert.equal(names(await list(d, '?visibility=private', as('p2'))), ['other-private']);
+  // the owner's own community images are in its default listing
+  assert.ok(names(await list(d, '?limit=100', as('p2'))).includes('other-community'));
+});
+
+t('admin without a visibility filter: no community images of other projects', async ({ d }) => {
+  for (const q of ['?limit=100', '?owner=p2', '?member_status=all&limit=100', '?name=other-community']) {
+    const n = names(await list(d, q, ADMIN));
+    assert.not.ok(n.includes('other-community'), q);
+  }
+  assert.equal(names(await list(d, '?owner=p2', ADMIN)), ['other-private']);
+  // with a visibility, admins get every image of it, whoever owns it
+  assert.ok(names(await list(d, '?visibility=all&limit=100', ADMIN)).includes('other-community'));
+  assert.equal(names(await list(d, '?visibility=community', ADMIN)), ['other-community']);
+  assert.equal(names(await list(d, '?visibility=private', ADMIN)), ['other-private']);
+  assert.equal(names(await list(d, '?visibility=shared&owner=p1&limit=100', ADMIN)).length, 7);
+});
+
 t('filters: name, status, tag, disk_format, size range, in: lists, time comparisons', async ({ d }) => {
   assert.equal(names(await list(d, '?name=img-3')), ['img-3']);
   assert.equal(names(await list(d, '?status=active&sort=name:asc')), ['img-0', 'img-1']);
