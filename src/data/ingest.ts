@@ -5,6 +5,7 @@ import { createXxh3 } from '../hashing/xxh3.js';
 import { HttpError, badRequest, tooLarge } from '../util/errors.js';
 import { streamBody, type BodySource } from './body.js';
 import { tryLoadNative } from '../native/binding.js';
+import { createInspector } from './format-inspector.js';
 
 export { ClientAbortError } from './body.js';
 
@@ -18,6 +19,8 @@ export interface IngestOptions {
   hashInWorkers: boolean;
   /** Skip md5 (verifying a copy whose os_hash is known); md5 is then ''. Default true. */
   md5?: boolean;
+  /** disk_format whose header gives the virtual size (see formatToInspect); null/absent: not inspected. */
+  inspect?: string | null;
   signal?: AbortSignal;
 }
 
@@ -26,6 +29,8 @@ export interface IngestResult {
   md5: string;
   osHash: string;
   xxh3: string;
+  /** From the header of the inspected disk_format; null when not inspected, unknown or not matching. */
+  virtualSize: number | null;
 }
 
 const SLOT_BYTES = 1 << 20;
@@ -50,6 +55,8 @@ export async function ingest(body: Readable | BodySource, writer: StoreWriter, o
   const src = 'fill' in body ? body : streamBody(body);
   const hasher = createMultiHasher(o.hashAlgo, o.hashInWorkers, o.md5 ?? true);
   const xxh = createXxh3();
+  // keeps only the header regions it needs, copied out of the slots as they pass
+  const inspector = createInspector(o.inspect ?? null);
   const newSlot = () => alignedSlot(o.hashInWorkers);
   const free: Buffer[] = [];
   const inflight = new Set<Promise<void>>();
@@ -103,8 +110,10 @@ export async function ingest(body: Readable | BodySource, writer: StoreWriter, o
         fail(badRequest(`Provided image size must match the stored image size: more than ${o.expectedSize} bytes sent`));
         break;
       }
-      if (n > 0) flush(slot, n);
-      else free.push(slot);
+      if (n > 0) {
+        inspector?.eat(slot.subarray(0, n));
+        flush(slot, n);
+      } else free.push(slot);
       if (n < slot.length) break; // the body ended
     }
     await Promise.all([...inflight]);
@@ -113,7 +122,7 @@ export async function ingest(body: Readable | BodySource, writer: StoreWriter, o
       throw badRequest(`Provided image size must match the stored image size: got ${total} bytes, x-openstack-image-size said ${o.expectedSize}`);
     }
     const d = await hasher.digests();
-    return { size: total, md5: d.md5, osHash: d.os, xxh3: xxh.hex() };
+    return { size: total, md5: d.md5, osHash: d.os, xxh3: xxh.hex(), virtualSize: inspector?.virtualSize ?? null };
   } finally {
     o.signal?.removeEventListener('abort', onAbortSignal);
     hasher.close();

@@ -14,6 +14,7 @@ import type { Store } from '../stores/types.js';
 import { FileStore } from '../stores/file.js';
 import { ClientAbortError, ingest, type IngestResult } from '../data/ingest.js';
 import { socketBody } from '../data/body.js';
+import { formatToInspect } from '../data/format-inspector.js';
 import { HttpError, badRequest, conflict, unavailable } from '../util/errors.js';
 import { isoNow } from '../util/time.js';
 import { redactUrl } from '../util/redact.js';
@@ -173,14 +174,18 @@ export class Importer {
       }
       const img = this.catalog.get(id);
       if (!img) return;
-      if (method === 'copy-image') expected = { size: img.size!, md5: img.checksum!, osHash: img.os_hash_value!, xxh3: img.xxh3 ?? '' };
+      if (method === 'copy-image') expected = { size: img.size!, md5: img.checksum!, osHash: img.os_hash_value!, xxh3: img.xxh3 ?? '', virtualSize: img.virtual_size };
+      // As Glance's set_data on each import into a store: the header is read while the bytes go in.
+      const inspect = formatToInspect(img);
       for (const t of targets) {
         const store = this.stores.get(t)!;
         try {
-          const loc = await this.copyInto(store, id, method === 'copy-image' ? img : null, expected!, img.os_hash_algo ?? this.o.hashingAlgorithm);
+          const { loc, virtualSize } = await this.copyInto(store, id, method === 'copy-image' ? img : null, expected!, img.os_hash_algo ?? this.o.hashingAlgorithm, inspect);
           done.push(loc);
           await this.progress(id, task, (cur) => {
             cur.locations.push(loc);
+            // copy-image too fills it in for an image that has none (uploaded before it was computed)
+            if (!cur.virtual_size && virtualSize !== null) cur.virtual_size = virtualSize;
             if (cur.status === 'importing') {
               cur.status = 'active';
               cur.size = expected!.size;
@@ -207,7 +212,7 @@ export class Importer {
         cur.locations = cur.locations.filter((l) => !done.some((d) => d.url === l.url));
         if (cur.status === 'importing' || (cur.status === 'active' && method !== 'copy-image')) {
           cur.status = method === 'glance-direct' ? 'uploading' : 'queued';
-          if (cur.locations.length === 0) Object.assign(cur, { size: null, checksum: null, os_hash_algo: null, os_hash_value: null, xxh3: null });
+          if (cur.locations.length === 0) Object.assign(cur, { size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null, xxh3: null });
         }
         cur.properties[FAILED] = [...new Set([...String(cur.properties[FAILED] || '').split(',').filter(Boolean), ...targets.filter((t) => !done.some((d) => d.store === t))])].join(',');
         cur.properties[IMPORTING] = '';
@@ -243,18 +248,21 @@ export class Importer {
 
   /**
    * Streams the image into one store (from staging, or straight from the source store for copy-image) and
-   * commits only when the bytes hash to what the image says.
+   * commits only when the bytes hash to what the image says; `inspect` is the disk_format to read the virtual
+   * size from, if any.
    */
-  private async copyInto(store: Store, id: string, source: ImageRecord | null, expected: IngestResult, algo: string): Promise<ImageLocation> {
+  private async copyInto(
+    store: Store, id: string, source: ImageRecord | null, expected: IngestResult, algo: string, inspect: string | null,
+  ): Promise<{ loc: ImageLocation; virtualSize: number | null }> {
     const why = store.unavailableReason();
     if (why) throw unavailable(`Store ${store.info.id} is not available: ${why}`);
     const src: Readable = source ? await this.openSource(source) : fs.createReadStream(this.stagedPath(id));
     const writer = await store.createWriter(id, expected.size);
     try {
       // The os_hash alone verifies each copy (md5 would double the CPU).
-      const r = await ingest(src, writer, { maxBytes: expected.size, expectedSize: expected.size, hashAlgo: algo, hashInWorkers: this.o.hashInWorkers && expected.size > 8 << 20, md5: !expected.osHash });
+      const r = await ingest(src, writer, { maxBytes: expected.size, expectedSize: expected.size, hashAlgo: algo, hashInWorkers: this.o.hashInWorkers && expected.size > 8 << 20, md5: !expected.osHash, inspect });
       if (expected.osHash ? r.osHash !== expected.osHash : r.md5 !== expected.md5) throw new Error(`copy into ${store.info.id} does not match the image's checksums`);
-      return await writer.commit();
+      return { loc: await writer.commit(), virtualSize: r.virtualSize };
     } catch (e) {
       src.destroy();
       await writer.abort().catch(() => {});

@@ -11,6 +11,7 @@ import type { StoreRegistry } from '../stores/registry.js';
 import { DataNotFoundError, StorageFullError, type Store, type StoreReader } from '../stores/types.js';
 import { ClientAbortError, ingest } from '../data/ingest.js';
 import { socketBody } from '../data/body.js';
+import { formatToInspect } from '../data/format-inspector.js';
 import { HttpError, badRequest, conflict, forbidden, notFound, tooLarge, unavailable } from '../util/errors.js';
 import { isoNow } from '../util/time.js';
 import { redactUrl } from '../util/redact.js';
@@ -315,6 +316,7 @@ export class ImageService {
         expectedSize: announced,
         hashAlgo: this.o.hashingAlgorithm,
         hashInWorkers: this.o.hashInWorkers && (announced === null || announced > INLINE_HASH_MAX),
+        inspect: formatToInspect(img),
         signal: abort.signal,
       });
       if (abort.signal.aborted) throw new HttpError(410, `Image ${id} was deleted during upload`);
@@ -328,6 +330,7 @@ export class ImageService {
           cur.os_hash_algo = this.o.hashingAlgorithm;
           cur.os_hash_value = r.osHash;
           cur.xxh3 = r.xxh3;
+          if (r.virtualSize !== null) cur.virtual_size = r.virtualSize;
           cur.locations = [location];
           cur.updated_at = isoNow();
           return cur;

@@ -41,6 +41,40 @@ t('upload → active with md5, sha512, size; download is byte-identical with Con
   assert.is(again.status, 409);
 });
 
+/** A qcow2 header (version 3) for a disk of `size` bytes, `len` bytes long. */
+function qcow2(size: number, len = 512): Buffer {
+  const b = Buffer.alloc(len);
+  b.write('QFI\xfb', 0, 'latin1');
+  b.writeUInt32BE(3, 4);
+  b.writeUInt32BE(16, 20);
+  b.writeBigUInt64BE(BigInt(size), 24);
+  return b;
+}
+
+t('virtual_size from the data as Glance sets it: raw = size, qcow2 from its header; mismatch, truncated, non-bare → null', async ({ d, data }) => {
+  const cases: [string, object, Buffer, number | null][] = [
+    ['raw', { disk_format: 'raw' }, data, data.length],
+    ['qcow2 header only', { disk_format: 'qcow2' }, qcow2(10 * 2 ** 30), 10 * 2 ** 30],
+    ['qcow2 read from the socket natively', { disk_format: 'qcow2' }, Buffer.concat([qcow2(2 ** 40, 4096), randomBytes(20 << 20)]), 2 ** 40],
+    ['qcow2 declared, raw bytes', { disk_format: 'qcow2' }, randomBytes(4096), null],
+    ['qcow2 truncated header', { disk_format: 'qcow2' }, qcow2(2 ** 30, 300), null],
+    ['raw in an ovf container', { disk_format: 'raw', container_format: 'ovf' }, data, null],
+    ['iso (Glance has no inspector for it)', { disk_format: 'iso' }, data, null],
+  ];
+  for (const [what, attrs, body, want] of cases) {
+    const img = await createImage(d.url, attrs);
+    assert.is(img.virtual_size, null, what);
+    const r = await upload(d.url, img.id, body);
+    assert.is(r.status, 204, `${what}: ${r.body}`);
+    const s = await show(d, img.id);
+    assert.is(s.status, 'active', what);
+    assert.is(s.size, body.length, what);
+    assert.is(s.virtual_size, want, what);
+    const listed = (await request(`${d.url}/v2/images?id=${img.id}`)).json.images[0];
+    assert.is(listed.virtual_size, want, `${what} (list)`);
+  }
+});
+
 t('large upload (hashed in workers) with chunked encoding', async ({ d }) => {
   const big = randomBytes(24 << 20);
   const img = await createImage(d.url);

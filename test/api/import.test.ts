@@ -100,6 +100,37 @@ t('copy-image into another store, verified', async ({ d, data }) => {
   assert.is((await request(`${d.url}/v2/stores/slow/${img.id}`, { method: 'DELETE' })).status, 403);
 });
 
+t('imports set virtual_size from the data: glance-direct (qcow2 header), web-download (raw), copy-image', async ({ d, data, webUrl }) => {
+  const q = Buffer.alloc(64 << 10);
+  q.write('QFI\xfb', 0, 'latin1');
+  q.writeUInt32BE(3, 4);
+  q.writeBigUInt64BE(5n << 30n, 24);
+  const gd = await createImage(d.url, { name: 'vs-gd', disk_format: 'qcow2' });
+  await stage(d, gd.id, q);
+  assert.is((await request(`${d.url}/v2/images/${gd.id}`)).json.virtual_size, null, 'staging alone does not set it (as Glance)');
+  await importReq(d, gd.id, { method: { name: 'glance-direct' }, stores: ['fast', 'slow'] });
+  const g = await waitImport(d, gd.id);
+  assert.is(g.status, 'active');
+  assert.is(g.virtual_size, 5 * 2 ** 30);
+
+  const wd = await createImage(d.url, { name: 'vs-wd' });
+  await importReq(d, wd.id, { method: { name: 'web-download', uri: `${webUrl}/disk.raw` } });
+  const w = await waitImport(d, wd.id);
+  assert.is(w.status, 'active');
+  assert.is(w.virtual_size, data.length);
+
+  const cp = await createImage(d.url, { name: 'vs-cp', disk_format: 'qcow2', container_format: 'ovf' });
+  await stage(d, cp.id, q);
+  await importReq(d, cp.id, { method: { name: 'glance-direct' } });
+  assert.is((await waitImport(d, cp.id)).virtual_size, null, 'not a bare container: not inspected');
+  // copy-image keeps the size it has
+  await request(`${d.url}/v2/stores/slow/${gd.id}`, { method: 'DELETE' });
+  assert.is((await importReq(d, gd.id, { method: { name: 'copy-image' }, stores: ['slow'] })).status, 202);
+  const c = await waitImport(d, gd.id);
+  assert.is(c.stores, 'fast,slow');
+  assert.is(c.virtual_size, 5 * 2 ** 30);
+});
+
 t('a store that fails: all_stores_must_succeed false keeps the good copy; true undoes everything', async ({ d, data }) => {
   const slowDir = d.config.stores.find((s) => s.id === 'slow')!.datadir!;
   rmSync(slowDir, { recursive: true });
