@@ -72,6 +72,7 @@ test('single store in the install-guide shape, with every [imaged] option', () =
     logLevel: 'warn',
     sendfile: false,
     sendThreads: 2,
+    tcpNopush: false,
     hashWorkers: false,
     upstream: null,
     upstreamGracePeriod: 300,
