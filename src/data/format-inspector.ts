@@ -204,7 +204,7 @@ class VmdkInspector extends HeaderInspector {
 }
 
 /** The on-disk (mixed-endian) bytes of a Microsoft GUID string. */
-function guidBytes(s: string): Buffer {
+export function guidBytes(s: string): Buffer {
   const [a, b, c, d, e] = s.split('-');
   const out = Buffer.alloc(16);
   out.writeUInt32LE(parseInt(a, 16), 0);
