@@ -31,15 +31,20 @@ function alignedSlot(fill: Buffer): Buffer {
   return slot;
 }
 
+/** A new image's writer that has been given the first `mibs` MiB of `data` in aligned slots. */
+async function writerWithAlignedMiBs(data: Buffer, mibs: number) {
+  const id = randomUUID();
+  const w = await store().createWriter(id);
+  for (let i = 0; i < mibs; i++) await w.write(alignedSlot(data.subarray(i * MiB, (i + 1) * MiB)));
+  return { id, w };
+}
+
 /** Pages of `file` in the page cache (util-linux fincore). */
 const cachedPages = (file: string) => Number(execFileSync('fincore', ['--noheadings', '--raw', '--output', 'PAGES', file]).toString().trim());
 
 test('aligned slots bypass the page cache; unaligned memory and the tail are written buffered; bytes exact', async () => {
   const data = randomBytes(6 * MiB + 777);
-  const s = store();
-  const id = randomUUID();
-  const w = await s.createWriter(id);
-  for (let i = 0; i < 4; i++) await w.write(alignedSlot(data.subarray(i * MiB, (i + 1) * MiB)));
+  const { id, w } = await writerWithAlignedMiBs(data, 4);
   // Buffer.allocUnsafe memory is not 4 KiB aligned: the direct write fails with EINVAL and the writer goes on buffered
   const unaligned = Buffer.allocUnsafe(MiB + 64).subarray(16, 16 + MiB);
   data.copy(unaligned, 0, 4 * MiB, 5 * MiB);
@@ -54,10 +59,7 @@ test('aligned slots bypass the page cache; unaligned memory and the tail are wri
 
 test('the O_DIRECT path is taken: 4 aligned MiB leave (almost) nothing in the page cache', async () => {
   const data = randomBytes(4 * MiB + 100);
-  const s = store();
-  const id = randomUUID();
-  const w = await s.createWriter(id);
-  for (let i = 0; i < 4; i++) await w.write(alignedSlot(data.subarray(i * MiB, (i + 1) * MiB)));
+  const { id, w } = await writerWithAlignedMiBs(data, 4);
   await w.write(Buffer.from(data.subarray(4 * MiB)));
   await w.commit();
   const file = path.join(dir, id);
