@@ -1,10 +1,25 @@
-/** Who is asking: filled by the auth layer (noauth for now, Keystone later). */
+/**
+ * Who is asking: filled by the auth layer (noauth, or Keystone's validated token). The fields mirror what
+ * oslo.context hands to oslo.policy (to_policy_values), so policy rules can name them.
+ */
 export interface RequestContext {
   projectId: string | null;
   userId: string | null;
   roles: string[];
   isAdmin: boolean;
   requestId: string;
+  projectName?: string | null;
+  projectDomainId?: string | null;
+  userName?: string | null;
+  userDomainId?: string | null;
+  /** Domain-scoped token's domain. */
+  domainId?: string | null;
+  /** 'all' for a system-scoped token, else null. */
+  systemScope?: string | null;
+  /** The caller's own token, forwarded upstream in edge mode. */
+  authToken?: string | null;
+  /** Keystone's catalog, with include_service_catalog. */
+  serviceCatalog?: unknown[] | null;
 }
 
 export interface NoauthSettings {
