@@ -17,6 +17,8 @@
 #        IMAGED_GLANCE_TIMEOUT=90 (seconds for GET /versions to answer)
 #        IMAGED_GLANCE_FLAVOR=noauthowner|stock (remembered; stock = Debian's unauthenticated-context
 #          pipeline: owner null, X-* headers ignored, /import and /v2/cache fail)
+#        IMAGED_GLANCE_NEW_DEFAULTS=0|1 (remembered; [oslo_policy] enforce_new_defaults: Glance's secure-RBAC
+#          defaults instead of the legacy ones)
 #        IMAGED_GLANCE_DEBUG=0|1 (debug logging: every request; off by default for benchmarks)
 set -euo pipefail
 
@@ -82,20 +84,24 @@ restore_policy_rc() {
 
 # --- settings / config ----------------------------------------------------------------------
 load_settings() { # knob if set, else what DIR/settings remembers, else the default
-  PORT=9393 FLAVOR=noauthowner
+  PORT=9393 FLAVOR=noauthowner NEW_DEFAULTS=0
   [[ -f $DIR/settings ]] && . "$DIR/settings"
   PORT=${IMAGED_GLANCE_PORT:-$PORT}
   FLAVOR=${IMAGED_GLANCE_FLAVOR:-$FLAVOR}
+  NEW_DEFAULTS=${IMAGED_GLANCE_NEW_DEFAULTS:-$NEW_DEFAULTS}
+  [[ $NEW_DEFAULTS == 0 || $NEW_DEFAULTS == 1 ]] || die "IMAGED_GLANCE_NEW_DEFAULTS must be 0 or 1"
   [[ $PORT =~ ^[0-9]+$ ]] || die "bad IMAGED_GLANCE_PORT: $PORT"
   [[ $FLAVOR == noauthowner || $FLAVOR == stock ]] || die "IMAGED_GLANCE_FLAVOR must be noauthowner or stock"
   URL=http://127.0.0.1:$PORT
 }
 
-render() { # template -> file, @DIR@ @PORT@ @DEBUG@ @FLAVOR@ substituted
-  local flavor=noauthowner debug=False
+render() { # template -> file, @DIR@ @PORT@ @DEBUG@ @FLAVOR@ @NEW_DEFAULTS@ substituted
+  local flavor=noauthowner debug=False new_defaults=False
+  [[ $NEW_DEFAULTS == 1 ]] && new_defaults=True
   [[ $FLAVOR == stock ]] && flavor=  # empty flavor = paste pipeline "glance-api"
   [[ ${IMAGED_GLANCE_DEBUG:-0} == 1 ]] && debug=True
-  sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@DEBUG@|$debug|g" -e "s|@FLAVOR@|$flavor|g" "$1" >"$2.tmp"
+  sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@DEBUG@|$debug|g" -e "s|@FLAVOR@|$flavor|g" \
+    -e "s|@NEW_DEFAULTS@|$new_defaults|g" "$1" >"$2.tmp"
   mv "$2.tmp" "$2"
 }
 
@@ -105,7 +111,7 @@ write_config() {
   render "$TPL/glance-api-paste.ini.in" "$DIR/etc/glance-api-paste.ini"
   cp "$TPL/glance_owner_context.py" "$DIR/lib/"
   echo '{}' >"$DIR/etc/policy.yaml"
-  printf 'PORT=%s\nFLAVOR=%s\n' "$PORT" "$FLAVOR" >"$DIR/settings"
+  printf 'PORT=%s\nFLAVOR=%s\nNEW_DEFAULTS=%s\n' "$PORT" "$FLAVOR" "$NEW_DEFAULTS" >"$DIR/settings"
 }
 
 # --config-dir: an empty private dir, otherwise oslo.config also reads /etc/glance/glance-api.conf.d.
