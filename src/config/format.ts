@@ -108,6 +108,7 @@ export function formatEffectiveConfig(config: Config): string {
     ['upstream_timeout', i.upstreamTimeout],
     ['cache_prefetch_workers', d.cache.prefetchWorkers],
     ['cache_hard_max_size', d.cache.hardMaxSize],
+    ['drain_timeout', i.drainTimeout],
   ]);
 
   return [head, defaults, ...storeSections, imaged].join('\n\n') + '\n';

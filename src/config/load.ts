@@ -7,12 +7,12 @@ import { OptionReader } from './reader.js';
 import path from 'node:path';
 import { DEFAULT_OPTS, IMAGED_OPTS, IMPORT_FILTER_OPTS, IMPORT_METHODS } from './schema.js';
 import type { ImportFilterConfig } from './types.js';
-import { readSources } from './sources.js';
+import { readSources, type SourceOptions } from './sources.js';
 import { readStores } from './stores.js';
 import type { Config, ConfigProblem, LoadResult } from './types.js';
 import { warnUnknownOptions } from './unknown.js';
 
-export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }): LoadResult {
+export function loadConfig(opts: SourceOptions): LoadResult {
   const problems: ConfigProblem[] = [];
   const { raw, sources } = readSources(opts, problems);
   const r = new OptionReader(raw, problems);

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -159,6 +159,36 @@ t('no config: runs on the embedded default under ./var', async ({ dir }) => {
   const r = await run(IMAGED, ['check-config'], { cwd: d });
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, new RegExp(path.join(d, 'var')));
+});
+
+t('started as root with service_uid 42424: binds, then runs as 42424; all it writes is 42424\'s', async ({ dir }) => {
+  if (uid !== 0) return;
+  const SVC = 42424; // numeric: no user is created
+  const d = path.join(dir, 'drop');
+  mkdirSync(d, { mode: 0o755 });
+  chmodSync(dir, 0o755);
+  const port = await freePort();
+  const f = writeConf(d, 'a.conf', port);
+  writeFileSync(f, readFileSync(f, 'utf8').replace(`service_uid = ${uid}`, `service_uid = ${SVC}`).replace(/service_gid = \d+/, `service_gid = ${SVC}`));
+  for (const p of ['images', 'state']) chownSync(path.join(d, p), SVC, SVC);
+  const url = `http://127.0.0.1:${port}`;
+  const p = await startImaged(['--config-file', f], url);
+  try {
+    const status = readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
+    assert.match(status, new RegExp(`^Uid:\\s+${SVC}\\s+${SVC}\\s+${SVC}\\s+${SVC}$`, 'm'));
+    assert.match(status, new RegExp(`^Gid:\\s+${SVC}\\s+${SVC}\\s+${SVC}\\s+${SVC}$`, 'm'));
+    const img = await createImage(url, { name: 'as-42424' });
+    assert.is((await upload(url, img.id, randomBytes(1 << 20))).status, 204);
+  } finally {
+    p.child.kill('SIGTERM');
+    assert.is(await p.exited, 0);
+  }
+  const walk = (x: string): string[] => [x, ...(statSync(x).isDirectory() ? readdirSync(x).flatMap((n) => walk(path.join(x, n))) : [])];
+  const files = [...walk(path.join(d, 'images')), ...walk(path.join(d, 'state'))];
+  assert.ok(files.length >= 5, files.join(' '));
+  for (const x of files) assert.equal([statSync(x).uid, statSync(x).gid], [SVC, SVC], x);
+  const again = await run(IMAGED, ['check-config', '--config-file', f]);
+  assert.is(again.code, 0, again.stdout);
 });
 
 t.run();
