@@ -164,9 +164,12 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     filter: config.importFilter,
   }, log);
   svc.onDelete = (id) => importer.forget(id);
-  await importer.recover();
-  const requeued = await svc.recover();
-  if (requeued) log.warn({ images: requeued }, 'uploads interrupted by the last stop were put back to queued');
+  // an edge keeps no images of its own (its file stores' datadirs need not even exist): nothing to repair
+  if (!config.imaged.upstream) {
+    await importer.recover();
+    const requeued = await svc.recover();
+    if (requeued) log.warn({ images: requeued }, 'uploads interrupted by the last stop were put back to queued');
+  }
 
   const upstream = config.imaged.upstream ? new Upstream(config.imaged.upstream, config.imaged.upstreamTimeout * 1000) : null;
   if (upstream && !cache) throw new Error('edge mode needs a cache directory');
