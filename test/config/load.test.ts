@@ -294,4 +294,19 @@ test('cache and edge options: defaults, glance names, edge default cache dir, ba
   assert.ok(hard.problems.some((p) => p.option === 'imaged.cache_hard_max_size'));
 });
 
+test('inline comments: oslo.config keeps them in the value; the error (or a warning) says so', () => {
+  // the README's old single-store and edge examples, pasted as they were
+  const single = loadText('[glance_store]\ndefault_backend = file            # or the legacy default_store\nfilesystem_store_datadir = /mnt/glance_images/\n');
+  assert.is(find(single, 'glance_store.default_backend')!.message,
+    'unknown store type "file            # or the legacy default_store"; glance store types are file, http, rbd, swift, s3, vmware, cinder (oslo.config does not strip inline comments: put the comment on its own line)');
+  const edge = loadText('[imaged]\nupstream = http://glance-api:9292            # edge mode\n');
+  assert.match(find(edge, 'imaged.upstream')!.message, /^invalid value .*\(oslo\.config does not strip inline comments: put the comment on its own line\)$/);
+  // accepted by its type, so only a warning: the comment becomes part of the project id
+  const quiet = loadText('[imaged]\nnoauth_project_id = admin   # the project\nnoauth_user_id = u#1\n[glance_store]\nswift_store_key = a #b\n');
+  assert.equal(quiet.problems.map((p) => [p.level, p.option, p.message]), [
+    ['warning', 'imaged.noauth_project_id', 'value "admin   # the project" contains " #"; it is taken as part of the value (oslo.config does not strip inline comments: put the comment on its own line)'],
+  ]);
+  assert.is(quiet.config!.imaged.noauthProject, 'admin   # the project');
+});
+
 test.run();
