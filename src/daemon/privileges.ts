@@ -14,11 +14,17 @@ export function willDropTo(ids: ServiceIds, euid = process.geteuid?.() ?? -1): b
 }
 
 /**
- * Becomes `ids` for good (supplementary groups reduced to the service gid). glibc applies setuid to every
- * thread of the process, so threads started earlier do not keep root.
+ * Becomes `ids` for good. Supplementary groups are the service user's from /etc/group when it has a passwd
+ * entry (as nginx's initgroups: e.g. membership of glance to read ceph keyrings), else just the service gid.
+ * glibc applies setuid to every thread of the process, so threads started earlier do not keep root.
  */
 export function dropPrivileges(ids: ServiceIds): void {
-  process.setgroups!([ids.gid]);
+  try {
+    // in Node (POSIX) since 0.9, missing from @types/node
+    (process as unknown as { initgroups(user: number, group: number): void }).initgroups(ids.uid, ids.gid);
+  } catch {
+    process.setgroups!([ids.gid]); // no passwd entry for the uid
+  }
   process.setgid!(ids.gid);
   process.setuid!(ids.uid);
   if (process.geteuid!() !== ids.uid || process.getegid!() !== ids.gid) {

@@ -164,13 +164,29 @@ t('no config: check-config accepts the embedded default, names ./var and creates
   assert.equal(readdirSync(d), [], 'a diagnostic creates nothing');
 });
 
+/** A free port below 1024 on loopback. */
+async function freePrivilegedPort(): Promise<number> {
+  for (let port = 1000; port > 900; port--) {
+    const s = net.createServer();
+    const ok = await new Promise<boolean>((r) => {
+      s.once('error', () => r(false));
+      s.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise((r) => s.close(r));
+      return port;
+    }
+  }
+  throw new Error('no free port in 901-1000');
+}
+
 t('started as root with service_uid 42424: binds, then runs as 42424; all it writes is 42424\'s', async ({ dir }) => {
   if (uid !== 0) return;
   const SVC = 42424; // numeric: no user is created
   const d = path.join(dir, 'drop');
   mkdirSync(d, { mode: 0o755 });
   chmodSync(dir, 0o755);
-  const port = await freePort();
+  const port = await freePrivilegedPort(); // below 1024: only root may bind it, so the bind came before the switch
   const f = writeConf(d, 'a.conf', port);
   writeFileSync(f, readFileSync(f, 'utf8').replace(`service_uid = ${uid}`, `service_uid = ${SVC}`).replace(/service_gid = \d+/, `service_gid = ${SVC}`));
   for (const p of ['images', 'state']) chownSync(path.join(d, p), SVC, SVC);
@@ -180,6 +196,7 @@ t('started as root with service_uid 42424: binds, then runs as 42424; all it wri
     const status = readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
     assert.match(status, new RegExp(`^Uid:\\s+${SVC}\\s+${SVC}\\s+${SVC}\\s+${SVC}$`, 'm'));
     assert.match(status, new RegExp(`^Gid:\\s+${SVC}\\s+${SVC}\\s+${SVC}\\s+${SVC}$`, 'm'));
+    assert.match(status, new RegExp(`^Groups:\\s+${SVC}\\s*$`, 'm'), 'no passwd entry: the service gid only, root\'s groups dropped');
     const img = await createImage(url, { name: 'as-42424' });
     assert.is((await upload(url, img.id, randomBytes(1 << 20))).status, 204);
   } finally {
