@@ -1,65 +1,101 @@
+import fs from 'node:fs';
 import { Command } from 'commander';
-import { checkStoreDirs, embeddedDefaultConfig, formatEffectiveConfig, loadConfig, type Config, type ConfigProblem } from '../config/index.js';
+import {
+  checkStoreDirs, embeddedDefaultConfig, formatEffectiveConfig, formatProblem, loadConfig, type Config, type ConfigArg, type ConfigProblem,
+} from '../config/index.js';
 import { createLogger } from '../log.js';
 import { startDaemon } from '../daemon/daemon.js';
+import { dropPrivileges, willDropTo } from '../daemon/privileges.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
-
-interface Opts {
-  configFile: string[];
-  configDir: string[];
+/** package.json's version; the file sits two levels up from both src/cli and dist/cli. */
+function version(): string {
+  return JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 }
 
-const describe = (p: ConfigProblem) => `${p.level}: ${p.option}: ${p.message}${p.source ? ` (${p.source})` : ''}`;
-
-/** Loads the config like oslo.config (files in order, then each dir's *.conf sorted); the embedded default without any. */
-function resolveConfig(o: Opts): { config?: Config; problems: ConfigProblem[] } {
-  if (o.configFile.length === 0 && o.configDir.length === 0) {
+/**
+ * Loads the config like oslo.config (--config-file and --config-dir in command-line order); the embedded
+ * default without any. `forStart` creates the embedded default's directories; a check creates nothing.
+ */
+function resolveConfig(args: ConfigArg[], forStart: boolean): { config?: Config; problems: ConfigProblem[] } {
+  if (args.length === 0) {
     const config = embeddedDefaultConfig();
-    return { config, problems: checkStoreDirs(config, { create: true }) };
+    return { config, problems: checkStoreDirs(config, forStart ? { create: true } : { missingOk: true }) };
   }
-  const r = loadConfig({ configFiles: o.configFile, configDirs: o.configDir });
+  const r = loadConfig({ args });
   if (!r.config) return r;
   return { config: r.config, problems: [...r.problems, ...checkStoreDirs(r.config)] };
 }
 
-function addConfigOptions(cmd: Command) {
-  return cmd
-    .option('--config-file <file>', 'glance-api.conf-style file; repeat it, later files win', collect, [])
-    .option('--config-dir <dir>', 'directory whose *.conf files are read in sorted order after the files', collect, []);
+/** --config-file/--config-dir recorded in one list, so their relative order survives (it decides who wins). */
+function addConfigOptions(cmd: Command): { cmd: Command; args: ConfigArg[] } {
+  const args: ConfigArg[] = [];
+  const record = (kind: ConfigArg['kind']) => (v: string, prev: string[]) => {
+    args.push({ kind, path: v });
+    return [...prev, v];
+  };
+  cmd
+    .option('--config-file <file>', 'glance-api.conf-style file; repeatable, later wins', record('file'), [])
+    .option('--config-dir <dir>', "a directory's *.conf, sorted; applied where it stands among the --config-file options", record('dir'), []);
+  return { cmd, args };
 }
 
-export async function main(argv: string[]) {
-  const program = addConfigOptions(new Command('imaged'))
-    .description('Per-node image transfer daemon speaking the OpenStack Glance Images API v2')
-    .enablePositionalOptions()
-    .action(async (o: Opts) => {
-      const { config, problems } = resolveConfig(o);
-      for (const p of problems) process.stderr.write(`imaged: ${describe(p)}\n`);
-      if (!config || problems.some((p) => p.level === 'error')) process.exit(1);
-      const log = createLogger(config.imaged.logLevel);
-      const d = await startDaemon(config, log);
-      process.stdout.write(`imaged listening on ${d.url}\n`);
-      let stopping = false;
-      const stop = (sig: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal: sig }, 'stopping');
-        d.stop().then(() => process.exit(0), () => process.exit(1));
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
-    });
+const fail = (message: string): never => {
+  process.stderr.write(`imaged: ${message}\n`);
+  process.exit(1);
+};
 
-  addConfigOptions(program.command('check-config'))
-    .description('print the effective configuration and every problem; exit 1 on any')
-    .action((o: Opts) => {
-      const { config, problems } = resolveConfig(o);
+export async function main(argv: string[]) {
+  const root = addConfigOptions(new Command('imaged'));
+  root.cmd
+    .description('Per-node image transfer daemon speaking the OpenStack Glance Images API v2')
+    .version(version(), '-V, --version', 'print the version and exit')
+    .enablePositionalOptions()
+    .action(() => serve(root.args));
+
+  const check = addConfigOptions(root.cmd.command('check-config'));
+  check.cmd
+    .description('print the effective configuration and every problem (warnings included); exit 1 on any. Creates nothing.')
+    .action(() => {
+      const { config, problems } = resolveConfig(check.args, false);
       if (config) process.stdout.write(formatEffectiveConfig(config));
-      for (const p of problems) process.stdout.write(`${describe(p)}\n`);
+      for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
       process.stdout.write(problems.length === 0 ? 'configuration OK\n' : `${problems.length} problem(s)\n`);
       process.exit(problems.length === 0 ? 0 : 1);
     });
 
-  await program.parseAsync(argv);
+  await root.cmd.parseAsync(argv);
+}
+
+async function serve(args: ConfigArg[]) {
+  const { config, problems } = resolveConfig(args, true);
+  for (const p of problems) process.stderr.write(`imaged: ${formatProblem(p)}\n`);
+  if (!config || problems.some((p) => p.level === 'error')) process.exit(1);
+  const log = createLogger(config.imaged.logLevel);
+  const ids = { uid: config.imaged.serviceUid, gid: config.imaged.serviceGid };
+  const d = await startDaemon(config, log, {
+    // root binds (any port), then runs as the service user: what it writes is the unit's to use later
+    afterBind: () => {
+      if (!willDropTo(ids)) return;
+      try {
+        dropPrivileges(ids);
+      } catch (e) {
+        fail(`started as root, could not switch to [imaged] service_uid ${ids.uid} / service_gid ${ids.gid}: ${(e as Error).message}`);
+      }
+      log.info({ uid: ids.uid, gid: ids.gid }, 'bound as root, now running as the service uid');
+    },
+  });
+  process.stdout.write(`imaged listening on ${d.url}\n`);
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) {
+      // the operator insists: uploads cut here are put back to queued at the next start
+      log.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal: sig, drainTimeout: config.imaged.drainTimeout }, 'stopping: finishing transfers in flight');
+    d.stop().then(() => process.exit(0), (e) => fail(`error while stopping: ${(e as Error).message}`));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }

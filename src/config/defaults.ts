@@ -50,6 +50,7 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
       upstream: null,
       upstreamGracePeriod: IMAGED_OPTS.upstream_grace_period.default,
       upstreamTimeout: IMAGED_OPTS.upstream_timeout.default,
+      drainTimeout: IMAGED_OPTS.drain_timeout.default,
     },
     cache: {
       dir: null,

@@ -1,6 +1,7 @@
 // Text output: the effective configuration in glance-api.conf's own shape (so
 // `imaged check-config` output can be diffed against, or even used as, a
 // config file) and one-line problem reports.
+import path from 'node:path';
 import { normalizeSection } from './ini.js';
 import { DEFAULT_OPTS } from './schema.js';
 import type { Config, ConfigProblem, StoreConfig } from './types.js';
@@ -54,7 +55,7 @@ export function formatEffectiveConfig(config: Config): string {
   const head = [
     '# imaged effective configuration',
     config.embeddedDefault || config.sources.length === 0
-      ? `# sources: ${config.embeddedDefault ? 'embedded default (no config file)' : 'none (built-in defaults)'}`
+      ? `# sources: ${config.embeddedDefault ? `embedded default (no config file): data under ${path.dirname(config.imaged.stateDir)}, from the current directory; created at start` : 'none (built-in defaults)'}`
       : `# sources (later wins): ${config.sources.join(', ')}`,
   ].join('\n');
 
@@ -108,6 +109,7 @@ export function formatEffectiveConfig(config: Config): string {
     ['upstream_timeout', i.upstreamTimeout],
     ['cache_prefetch_workers', d.cache.prefetchWorkers],
     ['cache_hard_max_size', d.cache.hardMaxSize],
+    ['drain_timeout', i.drainTimeout],
   ]);
 
   return [head, defaults, ...storeSections, imaged].join('\n\n') + '\n';

@@ -30,6 +30,7 @@ export function readImaged(r: OptionReader, glanceDebug: boolean): ImagedOptions
     upstream: readUpstream(r, o.upstream),
     upstreamGracePeriod: o.upstream_grace_period,
     upstreamTimeout: o.upstream_timeout,
+    drainTimeout: o.drain_timeout,
   };
 }
 

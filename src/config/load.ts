@@ -2,17 +2,18 @@
 // problem is collected (not just the first) so one check-config run shows all.
 import crypto from 'node:crypto';
 import net from 'node:net';
+import { hasInlineComment } from './comments.js';
 import { readImaged } from './imaged.js';
 import { OptionReader } from './reader.js';
 import path from 'node:path';
 import { DEFAULT_OPTS, IMAGED_OPTS, IMPORT_FILTER_OPTS, IMPORT_METHODS } from './schema.js';
 import type { ImportFilterConfig } from './types.js';
-import { readSources } from './sources.js';
+import { readSources, type SourceOptions } from './sources.js';
 import { readStores } from './stores.js';
 import type { Config, ConfigProblem, LoadResult } from './types.js';
 import { warnUnknownOptions } from './unknown.js';
 
-export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }): LoadResult {
+export function loadConfig(opts: SourceOptions): LoadResult {
   const problems: ConfigProblem[] = [];
   const { raw, sources } = readSources(opts, problems);
   const r = new OptionReader(raw, problems);
@@ -38,6 +39,7 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
     r.error('imaged', 'state_dir', `${imaged.stateDir} is also a store's filesystem_store_datadir; give imaged its own state directory`);
   }
   warnUnknownOptions(r, sel);
+  warnInlineComments(r, problems, ['DEFAULT', 'glance_store', 'imaged', 'import_filtering_opts', ...sel.storeSections.keys()]);
 
   const config: Config = {
     bindHost: host,
@@ -64,6 +66,20 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
     embeddedDefault: false,
   };
   return problems.some((p) => p.level === 'error') ? { problems } : { config, problems };
+}
+
+/**
+ * A value with " #" that no check refused (a project id, a path checked later) would silently carry the
+ * comment. Secrets may legitimately hold " #" and are left alone.
+ */
+function warnInlineComments(r: OptionReader, problems: ConfigProblem[], sections: string[]): void {
+  const reported = new Set(problems.map((p) => p.option));
+  for (const section of sections) {
+    for (const [name, v] of r.raw.sections.get(section) ?? []) {
+      if (!hasInlineComment(v.value) || reported.has(`${section}.${name}`) || /key|password|secret/.test(name)) continue;
+      r.warn(section, name, `value "${v.value}" contains " #"; it is taken as part of the value`);
+    }
+  }
 }
 
 /** The hard limit defaults to 1.5 × the soft one and may not be below it. */

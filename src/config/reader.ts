@@ -1,6 +1,7 @@
 // Typed reads from the merged raw config. Bad values become problems naming
 // "section.option" and the file:line they came from; the default is returned
 // so loading can go on and report every problem at once.
+import { withCommentHint } from './comments.js';
 import { OptError, type Opt } from './options.js';
 import type { RawConfig } from './sources.js';
 import type { ConfigProblem } from './types.js';
@@ -49,7 +50,8 @@ export class OptionReader {
   }
 
   private report(level: ConfigProblem['level'], section: string, name: string, message: string): void {
-    const where = this.raw.get(section, name)?.where;
-    this.problems.push({ level, option: `${section}.${name}`, message, ...(where ? { source: where } : {}) });
+    const rv = this.raw.get(section, name);
+    const where = rv?.where;
+    this.problems.push({ level, option: `${section}.${name}`, message: withCommentHint(message, rv?.value), ...(where ? { source: where } : {}) });
   }
 }

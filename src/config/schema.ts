@@ -58,6 +58,8 @@ export const IMAGED_OPTS = {
   upstream_timeout: int(30, { min: 1 }), // s per upstream request (until the response headers)
   cache_prefetch_workers: int(2, { min: 1, max: 64 }),
   cache_hard_max_size: int(0, { min: 0 }), // bytes; 0 = 1.5 × image_cache_max_size. Fills beyond it are refused
+  // s: on SIGTERM, transfers in flight may finish this long; below the unit's TimeoutStopSec=30 so we exit before SIGKILL
+  drain_timeout: int(25, { min: 0, max: 86400 }),
 };
 
 /** Glance's [import_filtering_opts] for web-download, with Glance's defaults. */

@@ -1,6 +1,6 @@
-// Finds and reads the config files the way oslo.config does: every
-// --config-file in order, then each --config-dir's *.conf in sorted order;
-// later files win per (section, option).
+// Finds and reads the config files the way oslo.config does: --config-file
+// and --config-dir in command-line order (a directory's *.conf sorted); later
+// files win per (section, option).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseIni } from './ini.js';
@@ -65,10 +65,29 @@ function errno(err: unknown): string {
   return (err as NodeJS.ErrnoException)?.code ?? String(err);
 }
 
-export function readSources(
-  opts: { configFiles: string[]; configDirs: string[] },
-  problems: ConfigProblem[],
-): { raw: RawConfig; sources: string[] } {
+/** One --config-file or --config-dir, in the order given on the command line. */
+export interface ConfigArg {
+  kind: 'file' | 'dir';
+  path: string;
+}
+
+export interface SourceOptions {
+  /** command-line order; when absent, configFiles then configDirs */
+  args?: ConfigArg[];
+  configFiles?: string[];
+  configDirs?: string[];
+}
+
+export function configArgs(opts: SourceOptions): ConfigArg[] {
+  return (
+    opts.args ?? [
+      ...(opts.configFiles ?? []).map((p): ConfigArg => ({ kind: 'file', path: p })),
+      ...(opts.configDirs ?? []).map((p): ConfigArg => ({ kind: 'dir', path: p })),
+    ]
+  );
+}
+
+export function readSources(opts: SourceOptions, problems: ConfigProblem[]): { raw: RawConfig; sources: string[] } {
   const raw = new RawConfig();
   const sources: string[] = [];
 
@@ -89,22 +108,30 @@ export function readSources(
     raw.merge(file, text, problems);
   };
 
-  for (const f of opts.configFiles) readOne(path.resolve(f), '--config-file');
-  for (const d of opts.configDirs) {
-    const dir = path.resolve(d);
+  const readDir = (dir: string) => {
     let files: string[];
     try {
       if (!fs.statSync(dir).isDirectory()) {
         problems.push({ level: 'error', option: '--config-dir', message: `config dir ${dir} is not a directory` });
-        continue;
+        return;
       }
       files = confFilesIn(dir);
     } catch (err) {
-      const why = errno(err) === 'ENOENT' ? 'does not exist' : `cannot be read (${errno(err)})`;
-      problems.push({ level: 'error', option: '--config-dir', message: `config dir ${dir} ${why}` });
-      continue;
+      if (errno(err) === 'ENOENT') {
+        // oslo.config itself refuses an explicit --config-dir that is missing (it skips only its default dirs);
+        // imaged warns instead so that an optional override directory (the unit's) may be absent.
+        problems.push({ level: 'warning', option: '--config-dir', message: `config dir ${dir} does not exist; skipped` });
+      } else {
+        problems.push({ level: 'error', option: '--config-dir', message: `config dir ${dir} cannot be read (${errno(err)})` });
+      }
+      return;
     }
     for (const f of files) readOne(f, '--config-dir');
+  };
+
+  for (const a of configArgs(opts)) {
+    if (a.kind === 'file') readOne(path.resolve(a.path), '--config-file');
+    else readDir(path.resolve(a.path));
   }
   return { raw, sources };
 }

@@ -1,7 +1,8 @@
 // Store selection in both of glance's shapes:
 //  - single store: no [DEFAULT] enabled_backends; [glance_store] default_store
-//    (legacy) or default_backend names the type and the driver options live in
-//    [glance_store] itself. The store's id is its type name.
+//    names the type (glance_store's single-store option; default_backend is
+//    accepted too) and the driver options live in [glance_store] itself. The
+//    store's id is its type name.
 //  - multi-store: [DEFAULT] enabled_backends = id:type, ...; each id has its own
 //    [id] section; [glance_store] default_backend picks the default.
 import path from 'node:path';
@@ -61,6 +62,11 @@ function readSingle(r: OptionReader): StoreSelection {
   const backend = setOrUndef('default_backend');
   if (legacy && backend && legacy !== backend) {
     r.warn(section, 'default_backend', `differs from default_store "${legacy}"; without enabled_backends default_store is used`);
+  }
+  // glance_store registers default_backend only with enabled_backends: glance-api would ignore it here and use
+  // its default_store default, file. imaged accepts it, but says so when the two would not agree.
+  if (!legacy && backend && backend !== 'file' && !checkType(backend, '')) {
+    r.warn(section, 'default_backend', `is the multi-store option (with [DEFAULT] enabled_backends); in single-store mode glance-api reads default_store and would use "file". imaged uses "${backend}": write default_store = ${backend}`);
   }
   const type = legacy ?? backend ?? 'file';
   const typeProblem = checkType(type, '');

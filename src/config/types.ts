@@ -110,6 +110,8 @@ export interface ImagedOptions {
   upstreamGracePeriod: number;
   /** [imaged] upstream_timeout, seconds */
   upstreamTimeout: number;
+  /** [imaged] drain_timeout, seconds: how long transfers in flight may finish after SIGTERM */
+  drainTimeout: number;
 }
 
 export interface CacheConfig {

@@ -18,12 +18,118 @@ export interface Daemon {
   url: string;
   /** For tests and diagnostics. */
   internals: { catalog: Catalog; stores: ReturnType<typeof storesFromConfig>; svc: ImageService; cache: ImageCache | null };
-  stop(): Promise<void>;
+  /**
+   * Stops accepting, closes idle keep-alive connections at once and each busy one when its answer is done;
+   * transfers still running after `drainMs` ([imaged] drain_timeout) are cut. Then closes stores and catalog.
+   */
+  stop(opts?: { drainMs?: number }): Promise<void>;
 }
 
-/** Opens the catalog and stores, repairs what a crash left, then serves the API. */
-export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
-  const catalog = new Catalog(config.imaged.stateDir);
+export interface StartOptions {
+  /** Runs once the port is bound and before anything is opened or written (the CLI drops root here). */
+  afterBind?: () => void;
+}
+
+/** A start-up failure that is the operator's to fix: the CLI prints its message as one line. */
+export class StartupError extends Error {}
+
+/** Binds the port, then opens the catalog and stores, repairs what a crash left, then serves the API. */
+export async function startDaemon(config: Config, log: Logger, opts: StartOptions = {}): Promise<Daemon> {
+  let handler: http.RequestListener | null = null;
+  let draining = false;
+  const active = new Set<http.ServerResponse>();
+  const server = http.createServer(
+    {
+      requestTimeout: 0, // uploads of many GiB outlast any fixed request deadline
+      headersTimeout: 60_000,
+      keepAliveTimeout: 65_000,
+    },
+    (req, res) => {
+      if (draining) res.shouldKeepAlive = false;
+      active.add(res);
+      res.on('close', () => active.delete(res));
+      res.on('finish', () => {
+        // a keep-alive connection whose answer is done is idle now: while stopping it is closed at once
+        if (draining) setImmediate(() => server.closeIdleConnections());
+      });
+      if (handler) return handler(req, res);
+      res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1', Connection: 'close' });
+      res.end('starting');
+    },
+  );
+  server.on('clientError', (err, socket) => {
+    // Malformed requests and oversize headers get a 4xx from Node's parser rules, never a crash.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (socket.writable) {
+      const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    } else socket.destroy();
+  });
+  await listen(server, config);
+  try {
+    opts.afterBind?.();
+    return await open(config, log, server, {
+      setHandler: (h) => (handler = h),
+      drain: async (drainMs) => {
+        draining = true;
+        for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), drainMs).unref();
+        });
+      },
+    });
+  } catch (e) {
+    server.close();
+    server.closeAllConnections();
+    throw e;
+  }
+}
+
+/** Listens on bind_host:bind_port; the usual failures become one line naming the address and the options. */
+async function listen(server: http.Server, config: Config): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.bindPort, config.bindHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const addr = `${config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost}:${config.bindPort}`;
+    const why: Record<string, string> = {
+      EADDRINUSE: 'the address is already in use (another imaged or glance-api?)',
+      EACCES: 'permission denied (ports below 1024 need root)',
+      EADDRNOTAVAIL: 'no interface of this host has that address',
+      ENOTFOUND: 'the host name does not resolve',
+      EAI_AGAIN: 'the host name does not resolve',
+    };
+    throw new StartupError(`cannot listen on ${addr} ([DEFAULT] bind_host / bind_port): ${why[code ?? ''] ?? (e as Error).message}`);
+  }
+}
+
+interface Wiring {
+  setHandler(h: http.RequestListener): void;
+  drain(drainMs: number): Promise<void>;
+}
+
+/** `what` failed at start: say which path and why in one line (the usual cause is ownership). */
+function startupFailure(what: string, e: unknown): StartupError {
+  const err = e as NodeJS.ErrnoException;
+  const uid = process.geteuid?.();
+  return new StartupError(`${what}: ${err.message ?? String(e)}${uid !== undefined ? ` (running as uid ${uid})` : ''}`);
+}
+
+async function open(config: Config, log: Logger, server: http.Server, w: Wiring): Promise<Daemon> {
+  let catalog: Catalog;
+  try {
+    catalog = new Catalog(config.imaged.stateDir);
+  } catch (e) {
+    throw startupFailure(`cannot open the catalog in [imaged] state_dir ${config.imaged.stateDir}`, e);
+  }
   const stores = storesFromConfig(config, log);
   for (const s of stores.all()) s.start?.();
   const svc = new ImageService(catalog, stores, {
@@ -37,12 +143,16 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   }, log);
   let cache: ImageCache | null = null;
   if (config.cache.dir) {
-    cache = new ImageCache({
-      dir: config.cache.dir, maxSize: config.cache.maxSize, hardMaxSize: config.cache.hardMaxSize,
-      stallTimeSec: config.cache.stallTime, prefetchWorkers: config.cache.prefetchWorkers,
-      hashAlgo: config.hashingAlgorithm, hashInWorkers: config.imaged.hashWorkers,
-    }, catalog.subDb<CacheEntry>('cache'), log);
-    await cache.init();
+    try {
+      cache = new ImageCache({
+        dir: config.cache.dir, maxSize: config.cache.maxSize, hardMaxSize: config.cache.hardMaxSize,
+        stallTimeSec: config.cache.stallTime, prefetchWorkers: config.cache.prefetchWorkers,
+        hashAlgo: config.hashingAlgorithm, hashInWorkers: config.imaged.hashWorkers,
+      }, catalog.subDb<CacheEntry>('cache'), log);
+      await cache.init();
+    } catch (e) {
+      throw startupFailure(`cannot open the image cache in ${config.cache.dir}`, e);
+    }
   }
   const importer = new Importer(catalog, stores, catalog.subDb('staged'), {
     stagingDir: path.join(config.imaged.stateDir, 'staging'),
@@ -54,9 +164,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     filter: config.importFilter,
   }, log);
   svc.onDelete = (id) => importer.forget(id);
-  await importer.recover();
-  const requeued = await svc.recover();
-  if (requeued) log.warn({ images: requeued }, 'uploads interrupted by the last stop were put back to queued');
+  // an edge keeps no images of its own (its file stores' datadirs need not even exist): nothing to repair
+  if (!config.imaged.upstream) {
+    await importer.recover();
+    const requeued = await svc.recover();
+    if (requeued) log.warn({ images: requeued }, 'uploads interrupted by the last stop were put back to queued');
+  }
 
   const upstream = config.imaged.upstream ? new Upstream(config.imaged.upstream, config.imaged.upstreamTimeout * 1000) : null;
   if (upstream && !cache) throw new Error('edge mode needs a cache directory');
@@ -98,27 +211,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const sendThreads = config.imaged.sendfile ? setSendThreads(config.imaged.sendThreads) : 0;
   setSendNopush(config.imaged.tcpNopush);
 
-  const server = http.createServer(
-    {
-      requestTimeout: 0, // uploads of many GiB outlast any fixed request deadline
-      headersTimeout: 60_000,
-      keepAliveTimeout: 65_000,
-    },
-    getRequestListener(app.fetch, { overrideGlobalObjects: false }),
-  );
-  server.on('clientError', (err, socket) => {
-    // Malformed requests and oversize headers get a 4xx from Node's parser rules, never a crash.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (socket.writable) {
-      const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    } else socket.destroy();
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.bindPort, config.bindHost, () => resolve());
-  });
+  w.setHandler(getRequestListener(app.fetch, { overrideGlobalObjects: false }));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.bindPort;
   const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;
@@ -130,13 +223,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     server,
     url,
     internals: { catalog, stores, svc, cache },
-    async stop() {
+    async stop(o = {}) {
       ready = false;
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 5_000).unref();
-      });
+      await w.drain(o.drainMs ?? config.imaged.drainTimeout * 1000);
       upstream?.close();
       await Promise.all(stores.all().map((s) => s.stop?.()));
       await catalog.close();

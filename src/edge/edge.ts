@@ -69,6 +69,17 @@ export function edgeRoutes(o: EdgeOptions) {
     return RESPONSE_ALREADY_SENT;
   });
 
+  // As Glance's cache middleware: an image the upstream deleted leaves this node's cache before the client hears so.
+  app.delete('/v2/images/:id', (c) =>
+    proxy(c.env.incoming, c.env.outgoing, o, async (status) => {
+      const id = c.req.param('id');
+      if (status < 200 || status >= 300 || !isUuid(id)) return;
+      o.cache.dequeue(id);
+      await o.cache.remove(id);
+      await o.seen.remove(id); // nor may the grace period serve it
+      o.log.info({ image: id }, 'deleted upstream: removed from the cache');
+    }));
+
   app.all('*', (c) => proxy(c.env.incoming, c.env.outgoing, o));
   return app;
 }
@@ -117,7 +128,7 @@ export function recordFromGlance(j: any): ImageRecord {
  * Forwards the request to the upstream and streams the answer back. Version documents name the upstream's
  * URL in their links; those are rewritten to this node so clients keep talking to the edge.
  */
-async function proxy(req: IncomingMessage, res: ServerResponse, o: EdgeOptions) {
+async function proxy(req: IncomingMessage, res: ServerResponse, o: EdgeOptions, beforeAnswer?: (status: number) => Promise<void>) {
   const path = req.url ?? '/';
   let up: IncomingMessage;
   try {
@@ -126,6 +137,7 @@ async function proxy(req: IncomingMessage, res: ServerResponse, o: EdgeOptions) 
     if (e instanceof UpstreamDownError) throw unavailable(e.message);
     throw e;
   }
+  await beforeAnswer?.(up.statusCode ?? 502);
   const headers = forwardableHeaders(up.headers);
   const isVersions = (path === '/' || path.startsWith('/versions')) && req.method === 'GET';
   if (isVersions) {

@@ -48,9 +48,17 @@ test('create as root hands the new dirs to the service uid/gid', () => {
   const { base, config } = fresh();
   config.imaged.serviceUid = 4242;
   config.imaged.serviceGid = 4243;
-  assert.equal(checkStoreDirs(config, { create: true }), []);
-  const st = fs.statSync(path.join(base, 'var/state'));
-  assert.equal([st.uid, st.gid], [4242, 4243]);
+  const made = checkStoreDirs(config, { create: true });
+  assert.equal(made.map((p) => p.message), [
+    `filesystem_store_datadir ${base}/var/images cannot be reached by the service uid 4242: ${base} is not searchable by it; run sudo chmod o+x ${base}`,
+    `state_dir ${base}/var/state cannot be reached by the service uid 4242: ${base} is not searchable by it; run sudo chmod o+x ${base}`,
+  ], 'the check is made for the service uid: it cannot pass through the 0700 temp dir');
+  fs.chmodSync(base, 0o755);
+  assert.equal(checkStoreDirs(config), []);
+  for (const p of ['var', 'var/state', 'var/images']) {
+    const st = fs.statSync(path.join(base, p));
+    assert.equal([st.uid, st.gid], [4242, 4243], p);
+  }
 });
 
 test('not a directory', () => {
@@ -84,7 +92,7 @@ test('not writable by this process', () => {
     fs.chmodSync(images, 0o500);
     const ps = checkStoreDirs(config);
     fs.chmodSync(images, 0o700);
-    assert.match(ps[0].message, `filesystem_store_datadir ${images} is not writable by this process (uid ${euid}): run sudo chmod u+rwx ${images}`);
+    assert.match(ps[0].message, `filesystem_store_datadir ${images} is not writable by the service uid ${euid}: run sudo chmod u+rwx ${images}`);
     return;
   }
   // root may write anywhere: run the check as nobody on dirs nobody owns
@@ -103,7 +111,7 @@ test('not writable by this process', () => {
   assert.is(child.status, 0, child.stderr);
   const ps = JSON.parse(child.stdout);
   assert.is(ps.length, 1);
-  assert.is(ps[0].message, `filesystem_store_datadir ${images} is not writable by this process (uid ${nobody}): run sudo chmod u+rwx ${images}`);
+  assert.is(ps[0].message, `filesystem_store_datadir ${images} is not writable by the service uid ${nobody}: run sudo chmod u+rwx ${images}`);
 });
 
 test('file_perm sharing with group/other: warn when the datadir lacks the traverse bit', () => {
@@ -133,6 +141,100 @@ test('multi-store: each datadir checked under its backend option name', () => {
   assert.equal(ps.map((p) => p.option), ['fast.filesystem_store_datadir', 'slow.filesystem_store_datadir', 'imaged.state_dir']);
   assert.equal(checkStoreDirs(r.config!, { create: true }), []);
   assert.ok(fs.statSync(`${base}/slow`).isDirectory());
+});
+
+const SVC = 42424; // the unit's uid; numeric, no user is created
+
+/** embedded default under a 0755 temp dir with its dirs made and owned by `uid` */
+function owned(uid: number): { base: string; config: Config } {
+  const { base, config } = fresh();
+  fs.chmodSync(base, 0o755);
+  config.imaged.serviceUid = uid;
+  config.imaged.serviceGid = uid;
+  for (const p of ['var', 'var/images', 'var/state']) {
+    fs.mkdirSync(path.join(base, p), { recursive: true, mode: 0o750 });
+    fs.chownSync(path.join(base, p), uid, uid);
+  }
+  return { base, config };
+}
+
+test('checked for the service uid, not the caller: run as root, a 0500 datadir of uid 42424 fails', () => {
+  if (euid !== 0) return;
+  const { base, config } = owned(SVC);
+  assert.equal(checkStoreDirs(config), []);
+  const images = path.join(base, 'var/images');
+  fs.chmodSync(images, 0o500);
+  assert.equal(checkStoreDirs(config).map((p) => p.message), [
+    `filesystem_store_datadir ${images} is not writable by the service uid ${SVC} (mode 500): run sudo chmod u+rwx ${images}`,
+  ]);
+  fs.chmodSync(images, 0o750);
+  fs.chmodSync(path.join(base, 'var'), 0o700); // owned by 42424: still searchable by it
+  assert.equal(checkStoreDirs(config), []);
+  fs.chownSync(path.join(base, 'var'), 0, 0);
+  assert.match(checkStoreDirs(config)[0].message, `cannot be reached by the service uid ${SVC}: ${base}/var is not searchable by it`);
+});
+
+test('what is inside state_dir must be the service uid\'s too (a root-owned catalog would stop the unit)', () => {
+  if (euid !== 0) return;
+  const { base, config } = owned(SVC);
+  const state = path.join(base, 'var/state');
+  fs.mkdirSync(path.join(state, 'catalog'));
+  fs.chownSync(path.join(state, 'catalog'), SVC, SVC);
+  fs.writeFileSync(path.join(state, 'catalog/data.mdb'), ''); // root's, as after a start as root
+  assert.equal(checkStoreDirs(config).map((p) => [p.option, p.message]), [
+    ['imaged.state_dir', `state_dir ${state} holds ${state}/catalog/data.mdb, owned by uid 0, not the service uid ${SVC} (was imaged started as another user?): run sudo chown -R ${SVC}:${SVC} ${state}`],
+  ]);
+  fs.chownSync(path.join(state, 'catalog/data.mdb'), SVC, SVC);
+  assert.equal(checkStoreDirs(config), []);
+});
+
+test('image_cache_dir is checked like a datadir: missing, not a dir, foreign owner, foreign contents', () => {
+  const { base, config } = fresh();
+  checkStoreDirs(config, { create: true });
+  const cache = path.join(base, 'cache');
+  config.cache.dir = cache;
+  assert.equal(checkStoreDirs(config).map((p) => [p.option, p.message]), [
+    ['DEFAULT.image_cache_dir', `image_cache_dir ${cache} does not exist: run sudo mkdir -p ${cache} && sudo chown ${euid}:${egid} ${cache}`],
+  ]);
+  fs.writeFileSync(cache, '');
+  assert.match(checkStoreDirs(config)[0].message, `image_cache_dir ${cache} is not a directory`);
+  fs.rmSync(cache);
+  fs.mkdirSync(cache);
+  assert.equal(checkStoreDirs(config), []);
+  config.imaged.serviceUid = euid + 1;
+  assert.ok(checkStoreDirs(config).some((p) => p.option === 'DEFAULT.image_cache_dir' && p.message.includes(`is owned by uid ${euid}, not the service uid ${euid + 1}`)));
+  if (euid === 0) {
+    config.imaged.serviceUid = 0;
+    fs.writeFileSync(path.join(cache, 'entry'), '');
+    fs.chownSync(path.join(cache, 'entry'), SVC, SVC);
+    assert.match(checkStoreDirs(config)[0].message, `image_cache_dir ${cache} holds ${cache}/entry, owned by uid ${SVC}`);
+  }
+});
+
+test('an inline comment in image_cache_dir: the error says oslo.config keeps it', () => {
+  const base = tmpDir();
+  fs.mkdirSync(`${base}/state`);
+  const r = loadText(`[DEFAULT]\nimage_cache_dir = ${base}/cache      # the cache is on when set\n[imaged]\nstate_dir = ${base}/state\nservice_uid = ${euid}\nservice_gid = ${egid}\n`);
+  const ps = checkStoreDirs(r.config!).filter((p) => p.option === 'DEFAULT.image_cache_dir');
+  assert.is(ps.length, 1);
+  assert.is(ps[0].message, `image_cache_dir ${base}/cache      # the cache is on when set does not exist: run sudo mkdir -p ${base}/cache      # the cache is on when set && sudo chown ${euid}:${egid} ${base}/cache      # the cache is on when set (oslo.config does not strip inline comments: put the comment on its own line)`);
+});
+
+test('edge mode does not check (or need) the file store datadir', () => {
+  const { base, config } = fresh();
+  fs.mkdirSync(path.join(base, 'var/state'), { recursive: true });
+  config.imaged.upstream = 'http://glance-api:9292';
+  config.cache.dir = path.join(config.imaged.stateDir, 'cache'); // the edge default, made by the daemon
+  assert.equal(checkStoreDirs(config), []);
+  assert.not.ok(fs.existsSync(path.join(base, 'var/images')));
+  config.imaged.upstream = null;
+  assert.equal(checkStoreDirs(config).map((p) => p.option), ['glance_store.filesystem_store_datadir']);
+});
+
+test('missingOk (check-config of the embedded default): creates nothing and reports nothing', () => {
+  const { base, config } = fresh();
+  assert.equal(checkStoreDirs(config, { missingOk: true }), []);
+  assert.equal(fs.readdirSync(base), []);
 });
 
 test.run();

@@ -29,7 +29,7 @@ for (const files of [['single-store.conf'], ['multi-store.conf'], ['glance-api-m
 test('embedded default round-trips too, and says where it came from', () => {
   const c = embeddedDefaultConfig('/opt/imaged');
   const text = formatEffectiveConfig(c);
-  assert.match(text, '# sources: embedded default (no config file)');
+  assert.match(text, '# sources: embedded default (no config file): data under /opt/imaged/var, from the current directory; created at start\n');
   assert.equal(comparable(roundTrip(c)), comparable(c));
 });
 

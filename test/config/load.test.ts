@@ -77,6 +77,7 @@ test('single store in the install-guide shape, with every [imaged] option', () =
     upstream: null,
     upstreamGracePeriod: 300,
     upstreamTimeout: 30,
+    drainTimeout: 25,
   });
 });
 
@@ -112,18 +113,34 @@ test('--config-dir: *.conf in sorted order after the --config-files; later wins'
   assert.equal(c.sources, [fixture('single-store.conf'), fixture('override.d', '10-base.conf'), fixture('override.d', '20-override.conf')]);
 });
 
+test('--config-file and --config-dir apply in command-line order, as oslo.config: a dir given first loses to a later file', () => {
+  const base = fixture('single-store.conf');
+  const dir = fixture('override.d');
+  const dirFirst = loadConfig({ args: [{ kind: 'dir', path: dir }, { kind: 'file', path: base }] });
+  assert.equal(dirFirst.problems, []);
+  assert.is(dirFirst.config!.bindPort, 9393, 'the base file, read last, wins');
+  assert.is(dirFirst.config!.stores[0].datadir, '/mnt/glance_images');
+  assert.equal(dirFirst.config!.sources, [fixture('override.d', '10-base.conf'), fixture('override.d', '20-override.conf'), base]);
+  const fileFirst = loadConfig({ args: [{ kind: 'file', path: base }, { kind: 'dir', path: dir }] });
+  assert.is(fileFirst.config!.bindPort, 9301);
+});
+
 test('repeated --config-file: later files win per option', () => {
   const r = loadText('[DEFAULT]\nbind_port = 1000\nbind_host = ::1\n', '[DEFAULT]\nbind_port = 2000\n');
   assert.is(r.config!.bindPort, 2000);
   assert.is(r.config!.bindHost, '::1');
 });
 
-test('missing config file or dir is an error naming it', () => {
+test('missing config file is an error naming it; a missing --config-dir is a warning and is skipped', () => {
   const r = loadConfig({ configFiles: ['/nonexistent/glance-api.conf'], configDirs: ['/nonexistent.d'] });
   assert.is(r.config, undefined);
-  assert.equal(options(errors(r)), ['--config-file', '--config-dir']);
+  assert.equal(r.problems.map((p) => [p.level, p.option]), [['error', '--config-file'], ['warning', '--config-dir']]);
   assert.match(r.problems[0].message, '/nonexistent/glance-api.conf does not exist');
-  assert.match(r.problems[1].message, '/nonexistent.d does not exist');
+  assert.is(r.problems[1].message, 'config dir /nonexistent.d does not exist; skipped');
+  const w = loadConfig({ configFiles: [fixture('single-store.conf')], configDirs: ['/nonexistent.d'] });
+  assert.ok(w.config, 'the daemon still starts');
+  assert.equal(w.problems.map((p) => [p.level, p.option]), [['warning', '--config-dir']]);
+  assert.equal(w.config!.sources, [fixture('single-store.conf')]);
   const d = loadConfig({ configFiles: [fixture('override.d')], configDirs: [] });
   assert.match(errors(d)[0].message, /is a directory/);
 });
@@ -275,6 +292,21 @@ test('cache and edge options: defaults, glance names, edge default cache dir, ba
   assert.ok(bad.problems.some((p) => p.option === 'imaged.upstream'));
   const hard = loadText('[DEFAULT]\nimage_cache_max_size = 1000\n[imaged]\ncache_hard_max_size = 10\n');
   assert.ok(hard.problems.some((p) => p.option === 'imaged.cache_hard_max_size'));
+});
+
+test('inline comments: oslo.config keeps them in the value; the error (or a warning) says so', () => {
+  // the README's old single-store and edge examples, pasted as they were
+  const single = loadText('[glance_store]\ndefault_backend = file            # or the legacy default_store\nfilesystem_store_datadir = /mnt/glance_images/\n');
+  assert.is(find(single, 'glance_store.default_backend')!.message,
+    'unknown store type "file            # or the legacy default_store"; glance store types are file, http, rbd, swift, s3, vmware, cinder (oslo.config does not strip inline comments: put the comment on its own line)');
+  const edge = loadText('[imaged]\nupstream = http://glance-api:9292            # edge mode\n');
+  assert.match(find(edge, 'imaged.upstream')!.message, /^invalid value .*\(oslo\.config does not strip inline comments: put the comment on its own line\)$/);
+  // accepted by its type, so only a warning: the comment becomes part of the project id
+  const quiet = loadText('[imaged]\nnoauth_project_id = admin   # the project\nnoauth_user_id = u#1\n[glance_store]\nswift_store_key = a #b\n');
+  assert.equal(quiet.problems.map((p) => [p.level, p.option, p.message]), [
+    ['warning', 'imaged.noauth_project_id', 'value "admin   # the project" contains " #"; it is taken as part of the value (oslo.config does not strip inline comments: put the comment on its own line)'],
+  ]);
+  assert.is(quiet.config!.imaged.noauthProject, 'admin   # the project');
 });
 
 test.run();

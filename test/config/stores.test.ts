@@ -75,6 +75,16 @@ test('an empty enabled_backends means single-store', () => {
   assert.is(r.config!.stores[0].datadir, '/srv/i');
 });
 
+test('single-store: default_backend (the multi-store option) is accepted; a warning when glance-api would pick file instead', () => {
+  const rbd = loadText('[glance_store]\ndefault_backend = rbd\n');
+  assert.is(rbd.config!.stores[0].type, 'rbd');
+  assert.equal(rbd.problems.map((p) => [p.level, p.option]), [['warning', 'glance_store.default_backend']]);
+  assert.match(msg(rbd, 'glance_store.default_backend'), 'in single-store mode glance-api reads default_store and would use "file". imaged uses "rbd": write default_store = rbd');
+  const file = loadText('[glance_store]\ndefault_backend = file\nfilesystem_store_datadir = /srv/x\n');
+  assert.equal(file.problems, [], 'same outcome as glance-api: nothing to say');
+  assert.equal(loadText('[glance_store]\ndefault_store = rbd\n').problems, []);
+});
+
 test('single-store: default_store wins over a different default_backend, with a warning', () => {
   const r = loadText('[glance_store]\ndefault_store = file\ndefault_backend = fs\n');
   assert.is(r.config!.defaultStore, 'file');

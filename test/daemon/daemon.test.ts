@@ -1,11 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { IMAGED, freePort, run, startImaged } from '../helpers/proc.js';
+import net from 'node:net';
+import { IMAGED, ROOT, freePort, run, startImaged } from '../helpers/proc.js';
 import { createImage, request, upload } from '../helpers/http.js';
 
 const t = suite<{ dir: string }>('the imaged executable: CLI, config files, restarts');
@@ -152,13 +153,218 @@ t('[imaged] send_threads sets how many threads send downloads (0: the event loop
   }
 });
 
-t('no config: runs on the embedded default under ./var', async ({ dir }) => {
+t('no config: check-config accepts the embedded default, names ./var and creates nothing', async ({ dir }) => {
   const d = path.join(dir, 'embedded');
   mkdirSync(d);
   // The embedded default listens on 9292; only check that check-config accepts it and names var/.
   const r = await run(IMAGED, ['check-config'], { cwd: d });
   assert.is(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, new RegExp(path.join(d, 'var')));
+  assert.match(r.stdout, `filesystem_store_datadir = ${path.join(d, 'var/images')}\n`);
+  assert.match(r.stdout, `state_dir = ${path.join(d, 'var/state')}\n`);
+  assert.equal(readdirSync(d), [], 'a diagnostic creates nothing');
+});
+
+/** A free port below 1024 on loopback. */
+async function freePrivilegedPort(): Promise<number> {
+  for (let port = 1000; port > 900; port--) {
+    const s = net.createServer();
+    const ok = await new Promise<boolean>((r) => {
+      s.once('error', () => r(false));
+      s.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise((r) => s.close(r));
+      return port;
+    }
+  }
+  throw new Error('no free port in 901-1000');
+}
+
+t('started as root with service_uid 42424: binds, then runs as 42424; all it writes is 42424\'s', async ({ dir }) => {
+  if (uid !== 0) return;
+  const SVC = 42424; // numeric: no user is created
+  const d = path.join(dir, 'drop');
+  mkdirSync(d, { mode: 0o755 });
+  chmodSync(dir, 0o755);
+  const port = await freePrivilegedPort(); // below 1024: only root may bind it, so the bind came before the switch
+  const f = writeConf(d, 'a.conf', port);
+  writeFileSync(f, readFileSync(f, 'utf8').replace(`service_uid = ${uid}`, `service_uid = ${SVC}`).replace(/service_gid = \d+/, `service_gid = ${SVC}`));
+  for (const p of ['images', 'state']) chownSync(path.join(d, p), SVC, SVC);
+  const url = `http://127.0.0.1:${port}`;
+  const p = await startImaged(['--config-file', f], url);
+  try {
+    const status = readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
+    assert.match(status, new RegExp(`^Uid:\\s+${SVC}\\s+${SVC}\\s+${SVC}\\s+${SVC}$`, 'm'));
+    assert.match(status, new RegExp(`^Gid:\\s+${SVC}\\s+${SVC}\\s+${SVC}\\s+${SVC}$`, 'm'));
+    const groups = /^Groups:(.*)$/m.exec(status)![1].trim().split(/\s+/).map(Number);
+    assert.ok(groups.includes(SVC) && !groups.includes(0), `groups ${groups}: root's are dropped`); // more if 42424 has a passwd entry
+    const img = await createImage(url, { name: 'as-42424' });
+    assert.is((await upload(url, img.id, randomBytes(1 << 20))).status, 204);
+  } finally {
+    p.child.kill('SIGTERM');
+    assert.is(await p.exited, 0);
+  }
+  const walk = (x: string): string[] => [x, ...(statSync(x).isDirectory() ? readdirSync(x).flatMap((n) => walk(path.join(x, n))) : [])];
+  const files = [...walk(path.join(d, 'images')), ...walk(path.join(d, 'state'))];
+  assert.ok(files.length >= 5, files.join(' '));
+  for (const x of files) assert.equal([statSync(x).uid, statSync(x).gid], [SVC, SVC], x);
+  const again = await run(IMAGED, ['check-config', '--config-file', f]);
+  assert.is(again.code, 0, again.stdout);
+});
+
+/** One line on stderr, starting "imaged: ", and no stack frame. */
+function oneLine(r: { stderr: string }): string {
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.is(lines.length, 1, r.stderr);
+  assert.not.match(r.stderr, /^\s+at /m);
+  return lines[0];
+}
+
+t('--version prints the package version', async () => {
+  const r = await run(IMAGED, ['--version']);
+  assert.is(r.code, 0);
+  assert.is(r.stdout, `${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}\n`);
+});
+
+t('port in use: one line naming the address and bind_host/bind_port, exit 1, no stack trace', async ({ dir }) => {
+  const d = path.join(dir, 'inuse');
+  mkdirSync(d);
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const r = await run(IMAGED, ['--config-file', writeConf(d, 'a.conf', port)], { timeoutMs: 20_000 });
+    assert.is(r.code, 1);
+    assert.is(oneLine(r), `imaged: cannot listen on 127.0.0.1:${port} ([DEFAULT] bind_host / bind_port): the address is already in use (another imaged or glance-api?)`);
+  } finally {
+    blocker.close();
+  }
+});
+
+t('a start-up failure after the checks (catalog cannot be opened) is one line naming state_dir', async ({ dir }) => {
+  const d = path.join(dir, 'badcat');
+  mkdirSync(d);
+  const f = writeConf(d, 'a.conf', await freePort());
+  writeFileSync(path.join(d, 'state', 'catalog'), 'not a directory');
+  const r = await run(IMAGED, ['--config-file', f], { timeoutMs: 20_000 });
+  assert.is(r.code, 1);
+  assert.match(oneLine(r), `imaged: cannot open the catalog in [imaged] state_dir ${path.join(d, 'state')}: `);
+});
+
+t('--config-file and --config-dir apply in command-line order (oslo.config): --config-dir D --config-file F lets F win', async ({ dir }) => {
+  const d = path.join(dir, 'order');
+  mkdirSync(d);
+  const base = writeConf(d, 'base.conf', 4001);
+  const over = path.join(d, 'conf.d');
+  mkdirSync(over);
+  writeFileSync(path.join(over, 'x.conf'), '[DEFAULT]\nbind_port = 4002\n');
+  const dirFirst = await run(IMAGED, ['check-config', '--config-dir', over, '--config-file', base]);
+  assert.is(dirFirst.code, 0, dirFirst.stdout);
+  assert.match(dirFirst.stdout, /^bind_port = 4001$/m);
+  assert.match(dirFirst.stdout, `# sources (later wins): ${path.join(over, 'x.conf')}, ${base}`);
+  const fileFirst = await run(IMAGED, ['check-config', '--config-file', base, '--config-dir', over]);
+  assert.match(fileFirst.stdout, /^bind_port = 4002$/m);
+});
+
+t('a missing --config-dir is a warning: check-config says so (exit 1), the daemon starts', async ({ dir }) => {
+  const d = path.join(dir, 'nooverride');
+  mkdirSync(d);
+  const port = await freePort();
+  const args = ['--config-file', writeConf(d, 'a.conf', port), '--config-dir', path.join(d, 'absent.d')];
+  const c = await run(IMAGED, ['check-config', ...args]);
+  assert.is(c.code, 1);
+  assert.match(c.stdout, `warning: --config-dir: config dir ${path.join(d, 'absent.d')} does not exist; skipped\n1 problem(s)\n`);
+  const p = await startImaged(args, `http://127.0.0.1:${port}`);
+  p.child.kill('SIGTERM');
+  assert.is(await p.exited, 0);
+  assert.match(p.output(), 'does not exist; skipped');
+});
+
+/** Starts a download of `size` bytes and stops reading it after the first chunk. */
+function stalledDownload(url: string): Promise<{ res: http.IncomingMessage; received: () => number; done: Promise<'complete' | 'cut'> }> {
+  return new Promise((resolve, reject) => {
+    // keep-alive: once its answer is done, the connection is idle and the draining server must close it
+    http.get(url, { agent: new http.Agent({ keepAlive: true }) }, (res) => {
+      let n = 0;
+      res.pause();
+      const done = new Promise<'complete' | 'cut'>((r) => {
+        res.on('data', (c) => (n += c.length));
+        res.on('end', () => r('complete'));
+        res.on('aborted', () => r('cut'));
+        res.on('error', () => r('cut'));
+        res.socket.on('close', () => setImmediate(() => r(n === Number(res.headers['content-length']) ? 'complete' : 'cut')));
+      });
+      resolve({ res, received: () => n, done });
+    }).on('error', reject);
+  });
+}
+
+/** A keep-alive connection that has done one request and sits idle; resolves `closed` when the server closes it. */
+async function idleKeepAlive(url: string): Promise<{ closed: Promise<number> }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const r = await request(`${url}/versions`, { agent });
+  assert.is(r.status, 300);
+  const sock = (agent as any).freeSockets[Object.keys((agent as any).freeSockets)[0]][0] as net.Socket;
+  return { closed: new Promise((res) => sock.on('close', () => res(Date.now()))) };
+}
+
+t('SIGTERM: idle keep-alive connections close at once, a download in flight finishes, then exit 0', async ({ dir }) => {
+  const d = path.join(dir, 'drain');
+  mkdirSync(d);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const p = await startImaged(['--config-file', writeConf(d, 'a.conf', port)], url);
+  const data = randomBytes(64 << 20); // well beyond what socket buffers hold
+  const img = await createImage(url);
+  assert.is((await upload(url, img.id, data)).status, 204);
+  const dl = await stalledDownload(`${url}/v2/images/${img.id}/file`);
+  const idle = await idleKeepAlive(url);
+  await new Promise((r) => setTimeout(r, 200));
+  const sent = Date.now();
+  p.child.kill('SIGTERM');
+  const closedAt = await idle.closed;
+  assert.ok(closedAt - sent < 1000, `idle connection closed after ${closedAt - sent} ms`);
+  await new Promise((r) => setTimeout(r, 1500)); // longer than a drain that did not wait would take
+  assert.is(p.child.exitCode, null, 'still draining the download');
+  dl.res.resume();
+  assert.is(await dl.done, 'complete');
+  const finished = Date.now();
+  assert.is(dl.received(), data.length);
+  assert.is(await p.exited, 0);
+  assert.ok(Date.now() - finished < 2000, `exit ${Date.now() - finished} ms after the last answer (its keep-alive connection is closed, not waited for)`);
+});
+
+t('SIGTERM: [imaged] drain_timeout cuts a stalled transfer, exit 0; a second SIGTERM exits at once', async ({ dir }) => {
+  const d = path.join(dir, 'drain2');
+  mkdirSync(d);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let p = await startImaged(['--config-file', writeConf(d, 'a.conf', port, 'drain_timeout = 1')], url);
+  const img = await createImage(url);
+  assert.is((await upload(url, img.id, randomBytes(64 << 20))).status, 204);
+  let dl = await stalledDownload(`${url}/v2/images/${img.id}/file`);
+  await new Promise((r) => setTimeout(r, 200));
+  let sent = Date.now();
+  p.child.kill('SIGTERM');
+  assert.is(await p.exited, 0);
+  const took = Date.now() - sent;
+  assert.ok(took >= 900 && took < 5000, `exited after ${took} ms with drain_timeout = 1`);
+  dl.res.resume();
+  assert.is(await dl.done, 'cut');
+
+  writeConf(d, 'a.conf', port); // default drain_timeout (25 s)
+  p = await startImaged(['--config-file', path.join(d, 'a.conf')], url);
+  dl = await stalledDownload(`${url}/v2/images/${img.id}/file`);
+  await new Promise((r) => setTimeout(r, 200));
+  p.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.is(p.child.exitCode, null, 'draining');
+  sent = Date.now();
+  p.child.kill('SIGTERM');
+  assert.is(await p.exited, 1);
+  assert.ok(Date.now() - sent < 2000, 'the second signal forces the exit');
+  dl.res.resume();
+  assert.is(await dl.done, 'cut');
 });
 
 t.run();

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import http from 'node:http';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { startTestDaemon, ADMIN, as, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, upload } from '../helpers/http.js';
 
@@ -143,6 +143,39 @@ t('upstream down: metadata 503; recently seen cached images are still served; ot
     assert.is((await request(`${edge2.url}/v2/images/${other.id}/file`)).status, 503);
   } finally {
     await edge2.stop();
+  }
+});
+
+t('deleting an image through the edge purges it from the edge cache (as Glance\'s cache middleware); a refused delete does not', async ({ up, edge }) => {
+  const data = randomBytes(1 << 20);
+  const img = await createImage(up.url, { name: 'to-delete' }, as('p3'));
+  await upload(up.url, img.id, data, as('p3'));
+  assert.ok((await request(`${edge.url}/v2/images/${img.id}/file`, { headers: as('p3') })).body.equals(data));
+  const cachedIds = async () => (await request(`${edge.url}/v2/cache`, { headers: ADMIN })).json.cached_images.map((e: any) => e.image_id);
+  assert.ok((await cachedIds()).includes(img.id));
+  assert.ok(readdirSync(edge.config.cache.dir!).some((n) => n.includes(img.id)));
+  assert.is((await request(`${edge.url}/v2/images/${img.id}`, { method: 'DELETE', headers: as('p4') })).status, 404);
+  assert.ok((await cachedIds()).includes(img.id), 'the upstream refused: the cache keeps it');
+  assert.is((await request(`${edge.url}/v2/images/${img.id}`, { method: 'DELETE', headers: as('p3') })).status, 204);
+  assert.not.ok((await cachedIds()).includes(img.id));
+  assert.not.ok(readdirSync(edge.config.cache.dir!).some((n) => n.includes(img.id)), 'the bytes are gone');
+  assert.is(edge.daemon.internals.catalog.subDb('edge-seen').get(img.id), undefined, 'the grace period cannot serve it either');
+});
+
+t('edge mode starts without its file store datadir (it never writes there)', async ({ up }) => {
+  const e = await startTestDaemon({
+    tweak: (c) => {
+      c.imaged.upstream = up.url;
+      c.cache.dir = path.join(c.imaged.stateDir, 'cache');
+      c.stores[0].datadir = path.join(c.imaged.stateDir, 'no', 'such', 'dir');
+      rmSync(path.join(c.imaged.stateDir, '..', 'images'), { recursive: true });
+    },
+  });
+  try {
+    assert.is((await request(`${e.url}/healthcheck`)).status, 200);
+    assert.not.ok(existsSync(path.join(e.config.imaged.stateDir, 'no')));
+  } finally {
+    await e.stop();
   }
 });
 

@@ -31,6 +31,7 @@ export async function startTestDaemon(o: TestDaemonOptions = {}): Promise<TestDa
   config.bindHost = '127.0.0.1';
   config.bindPort = 0;
   config.imaged.logLevel = 'silent';
+  config.imaged.drainTimeout = 5; // a test that leaves a transfer hanging should not hold its suite for the product's 25 s
   config.imaged.trustContextHeaders = o.trustHeaders ?? true;
   config.imaged.sendfile = o.sendfile ?? true;
   config.showImageDirectUrl = o.showDirectUrl ?? false;
