@@ -65,6 +65,43 @@ export function formatPolicyProblem(p: PolicyProblem): string {
 export const DEFAULT_RULE = 'default';
 const DENY: Evaluator = () => false;
 const SCOPE = Symbol('tokenScope');
+const CREDS = Symbol('policyCreds');
+const CTX_ROLES = Symbol('contextRoles');
+
+const tokenScope = (c: Creds) => (c.system ? 'system' : c.domain_id ? 'domain' : 'project');
+
+/**
+ * oslo.context's to_policy_values() of a request context, with "system" set for a system-scoped
+ * token as oslo.policy does. The symbol-keyed fields are invisible to rules (they look up string keys).
+ */
+class PolicyCreds {
+  [key: string]: unknown;
+  readonly [ROLES_LOWER]: readonly string[];
+  readonly [SCOPE]: string;
+  readonly [CTX_ROLES]: unknown;
+
+  constructor(ctx: RequestContext) {
+    const roles = ctx.roles ?? [];
+    this.user_id = ctx.userId;
+    this.user_domain_id = ctx.userDomainId ?? null;
+    this.system_scope = ctx.systemScope ?? null;
+    this.domain_id = ctx.domainId ?? null;
+    this.project_id = ctx.projectId;
+    this.project_domain_id = ctx.projectDomainId ?? null;
+    this.roles = roles;
+    this.is_admin_project = ctx.isAdminProject ?? true;
+    this.service_user_id = ctx.serviceUserId ?? null;
+    this.service_user_domain_id = ctx.serviceUserDomainId ?? null;
+    this.service_project_id = ctx.serviceProjectId ?? null;
+    this.service_project_domain_id = ctx.serviceProjectDomainId ?? null;
+    this.service_roles = ctx.serviceRoles ?? [];
+    if (ctx.systemScope) this.system = ctx.systemScope;
+    // symbol keys: rules (string keys), Object.keys and JSON never see these
+    this[ROLES_LOWER] = roles.map((r) => r.toLowerCase());
+    this[SCOPE] = tokenScope(this);
+    this[CTX_ROLES] = ctx.roles;
+  }
+}
 
 interface Policy {
   fn: Evaluator;
@@ -80,7 +117,6 @@ export interface Inspection {
 }
 
 export class Enforcer {
-  private readonly creds = new WeakMap<RequestContext, Creds>();
   private readonly scopeWarned = new Set<string>();
 
   private constructor(
@@ -178,33 +214,16 @@ export class Enforcer {
 
   /** What oslo.context's to_policy_values hands oslo.policy (plus "system" for system-scoped tokens). */
   credsOf(ctx: RequestContext): Creds {
-    let c = this.creds.get(ctx);
-    if (c) return c;
-    const roles = ctx.roles ?? [];
-    c = {
-      user_id: ctx.userId,
-      user_domain_id: ctx.userDomainId ?? null,
-      system_scope: ctx.systemScope ?? null,
-      domain_id: ctx.domainId ?? null,
-      project_id: ctx.projectId,
-      project_domain_id: ctx.projectDomainId ?? null,
-      roles,
-      is_admin_project: ctx.isAdminProject ?? true,
-      service_user_id: ctx.serviceUserId ?? null,
-      service_user_domain_id: ctx.serviceUserDomainId ?? null,
-      service_project_id: ctx.serviceProjectId ?? null,
-      service_project_domain_id: ctx.serviceProjectDomainId ?? null,
-      service_roles: ctx.serviceRoles ?? [],
-    };
-    if (ctx.systemScope) c.system = ctx.systemScope;
-    Object.defineProperty(c, ROLES_LOWER, { value: roles.map((r) => r.toLowerCase()) });
-    Object.defineProperty(c, SCOPE, { value: c.system ? 'system' : c.domain_id ? 'domain' : 'project' });
-    this.creds.set(ctx, c);
+    const held = (ctx as { [CREDS]?: PolicyCreds })[CREDS];
+    if (held && held[CTX_ROLES] === ctx.roles) return held;
+    const c = new PolicyCreds(ctx);
+    // kept on the context itself, not enumerable so a {...ctx} copy does not take it along: one build per request
+    Object.defineProperty(ctx, CREDS, { value: c, writable: true, configurable: true });
     return c;
   }
 
   private scopeOk(creds: Creds, action: string, scopeTypes: readonly string[]): boolean {
-    const scope = (creds as { [SCOPE]?: string })[SCOPE] ?? (creds.system ? 'system' : creds.domain_id ? 'domain' : 'project');
+    const scope = creds instanceof PolicyCreds ? creds[SCOPE] : tokenScope(creds);
     if (scopeTypes.includes(scope)) return true;
     if (this.options.enforceScope) return false;
     // oslo.policy lets it through with a warning

@@ -367,6 +367,16 @@ function findIn(value: unknown, path: readonly string[], i: number, match: strin
   return findIn(next, path, i + 1, match);
 }
 
+/** The last step of _find_in_dict: a list matches when one of its elements prints as the match. */
+function matchesValue(v: unknown, m: string): boolean {
+  if (typeof v === 'string') return v === m;
+  if (Array.isArray(v)) {
+    for (const x of v) if (m === pyStr(x)) return true;
+    return false;
+  }
+  return m === pyStr(v);
+}
+
 /**
  * Compiles a tree into one function. rule:NAME is resolved through `ref`, called once per
  * reference at compile time; it returns a holder whose `fn` may be filled in later (so rules
@@ -423,16 +433,21 @@ export function compile(c: Check, ref: (name: string) => { fn: Evaluator }): Eva
       const path = c.kind.split('.');
       if (path.length === 1) {
         const key = path[0];
+        // the common "project_id:%(project_id)s": one target key against one creds key
+        const tkey = typeof tpl === 'object' && !Array.isArray(tpl) ? tpl.key : undefined;
+        if (tkey !== undefined) {
+          return (cr, t) => {
+            const tv = t[tkey];
+            const cv = cr[key];
+            if (typeof tv === 'string' && typeof cv === 'string') return tv === cv && hasOwn.call(t, tkey) && hasOwn.call(cr, key);
+            const m = substitute(tpl, t);
+            return m !== undefined && hasOwn.call(cr, key) && matchesValue(cv, m);
+          };
+        }
         return (cr, t) => {
           const m = substitute(tpl, t);
           if (m === undefined || !hasOwn.call(cr, key)) return false;
-          const v = cr[key];
-          if (typeof v === 'string') return v === m;
-          if (Array.isArray(v)) {
-            for (const x of v) if (m === pyStr(x)) return true;
-            return false;
-          }
-          return m === pyStr(v);
+          return matchesValue(cr[key], m);
         };
       }
       return (cr, t) => {
