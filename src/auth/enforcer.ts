@@ -40,7 +40,7 @@ import { contextTarget } from './targets.js';
 export type { PolicyProblem } from './policy-file.js';
 
 export interface PolicyOptions {
-  /** [oslo_policy] policy_file; null when unset: policy.yaml, or else policy.json (oslo's fallback) */
+  /** [oslo_policy] policy_file (null: the default, policy.yaml, or else policy.json as oslo falls back) */
   policyFile: string | null;
   /** [oslo_policy] policy_dirs (oslo's default: policy.d) */
   policyDirs: string[];
@@ -114,6 +114,8 @@ export interface Inspection {
   problems: PolicyProblem[];
   /** policy files read, in order */
   files: string[];
+  /** the policy_file found, if any (the other files came from policy_dirs) */
+  policyFile?: string;
 }
 
 export class Enforcer {
@@ -149,11 +151,13 @@ export class Enforcer {
       for (const r of readPolicyFile(file, problems)) fileRules.set(r.name, r);
     };
 
-    // policy_file: a missing one means defaults only, as in oslo (a debug message there)
-    const main = o.policyFile === null ? findFile('policy.yaml', o.configDirs) ?? findFile('policy.json', o.configDirs) : findFile(o.policyFile, o.configDirs);
+    // policy_file: a missing one means defaults only, as in oslo (a debug message there). The default name
+    // falls back to the pre-Wallaby policy.json (oslo does so only while the option is not set at all).
+    const wanted = o.policyFile ?? 'policy.yaml';
+    const main = findFile(wanted, o.configDirs) ?? (wanted === 'policy.yaml' ? findFile('policy.json', o.configDirs) : undefined);
     if (main) take(main);
-    else if (o.policyFile !== null && o.policyFile !== 'policy.yaml') {
-      problems.push({ level: 'warning', file: o.policyFile, message: `policy file not found${o.configDirs.length ? ` in ${o.configDirs.join(', ')}` : ''}; the defaults apply` });
+    else if (wanted !== 'policy.yaml') {
+      problems.push({ level: 'warning', file: wanted, message: `policy file not found${o.configDirs.length ? ` in ${o.configDirs.join(', ')}` : ''}; the defaults apply` });
     }
     for (const d of o.policyDirs) {
       const dir = findFile(d, o.configDirs);
@@ -190,7 +194,7 @@ export class Enforcer {
     const policies = link(trees, registered, fileRules, problems);
     const ok = !problems.some((p) => p.level === 'error');
     const enforcer = ok ? new Enforcer(registered, fileRules, trees, policies, files, { ...o }, log) : undefined;
-    return { enforcer, problems, files };
+    return { enforcer, problems, files, policyFile: main };
   }
 
   /** Is the action allowed? Unregistered actions are a programming error, as in Glance. */

@@ -86,7 +86,7 @@ export function parsePolicyText(text: string, file: string, problems: PolicyProb
   const lineOf = (n: Node | null | undefined) => (n?.range ? lines.linePos(n.range[0]).line : 1);
   if (doc.errors.length) {
     const e = doc.errors[0];
-    problems.push({ level: 'error', file, line: e.linePos?.[0].line ?? 1, message: `not valid ${json ? 'JSON' : 'YAML'}: ${e.message.split('\n')[0]}` });
+    problems.push({ level: 'error', file, line: lines.linePos(e.pos[0]).line, message: `not valid ${json ? 'JSON' : 'YAML'}: ${e.message.split('\n')[0]}` });
     return [];
   }
   const root = doc.contents;
@@ -117,7 +117,7 @@ export function parsePolicyText(text: string, file: string, problems: PolicyProb
     } catch (err) {
       if (!(err instanceof RuleSyntaxError)) throw err;
       const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
-      bad(`cannot parse ${shown}: ${err.reason}${typeof value === 'string' ? ` at column ${err.column} of the rule` : ''}`, lineOf(v));
+      bad(`cannot parse ${shown}${typeof value === 'string' ? ` at column ${err.column}` : ''}: ${err.reason}`, lineOf(v));
       continue;
     }
     if (out.has(name)) {

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
-import { checkStoreDirs, embeddedDefaultConfig, formatEffectiveConfig, loadConfig, type Config, type ConfigProblem } from '../config/index.js';
+import { checkPolicyFiles, checkStoreDirs, inspectPolicy, embeddedDefaultConfig, formatEffectiveConfig, loadConfig, type Config, type ConfigProblem } from '../config/index.js';
+import { GLANCE_DEFAULTS } from '../auth/glance-defaults.js';
+import { sampleYaml } from '../auth/sample.js';
 import { createLogger } from '../log.js';
 import { startDaemon } from '../daemon/daemon.js';
 
@@ -16,11 +18,11 @@ const describe = (p: ConfigProblem) => `${p.level}: ${p.option}: ${p.message}${p
 function resolveConfig(o: Opts): { config?: Config; problems: ConfigProblem[] } {
   if (o.configFile.length === 0 && o.configDir.length === 0) {
     const config = embeddedDefaultConfig();
-    return { config, problems: checkStoreDirs(config, { create: true }) };
+    return { config, problems: [...checkStoreDirs(config, { create: true }), ...checkPolicyFiles(config)] };
   }
   const r = loadConfig({ configFiles: o.configFile, configDirs: o.configDir });
   if (!r.config) return r;
-  return { config: r.config, problems: [...r.problems, ...checkStoreDirs(r.config)] };
+  return { config: r.config, problems: [...r.problems, ...checkStoreDirs(r.config), ...checkPolicyFiles(r.config)] };
 }
 
 function addConfigOptions(cmd: Command) {
@@ -59,6 +61,24 @@ export async function main(argv: string[]) {
       for (const p of problems) process.stdout.write(`${describe(p)}\n`);
       process.stdout.write(problems.length === 0 ? 'configuration OK\n' : `${problems.length} problem(s)\n`);
       process.exit(problems.length === 0 ? 0 : 1);
+    });
+
+  addConfigOptions(program.command('policy-defaults'))
+    .description("print Glance's policy defaults as oslopolicy-sample-generator does; with --effective, the rules in force as oslopolicy-policy-generator does")
+    .option('--effective', "the policy files' rules, then the defaults they leave (needs the config to find the files)")
+    .action((o: Opts & { effective?: boolean }) => {
+      if (!o.effective) {
+        process.stdout.write(sampleYaml(GLANCE_DEFAULTS));
+        return;
+      }
+      const loaded = o.configFile.length === 0 && o.configDir.length === 0 ? { config: embeddedDefaultConfig(), problems: [] } : loadConfig({ configFiles: o.configFile, configDirs: o.configDir });
+      const r = loaded.config ? inspectPolicy(loaded.config) : { enforcer: undefined, problems: [] };
+      const errors = [...loaded.problems, ...r.problems].filter((p) => p.level === 'error');
+      if (!r.enforcer || errors.length) {
+        for (const p of errors) process.stderr.write(`imaged: ${describe(p)}\n`);
+        process.exit(1);
+      }
+      process.stdout.write(r.enforcer.effectiveYaml());
     });
 
   await program.parseAsync(argv);

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { readImaged } from './imaged.js';
+import { readPolicy } from './policy.js';
 import { OptionReader } from './reader.js';
 import path from 'node:path';
 import { DEFAULT_OPTS, IMAGED_OPTS, IMPORT_FILTER_OPTS, IMPORT_METHODS } from './schema.js';
@@ -60,6 +61,7 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
       prefetchWorkers: r.readAll('imaged', { cache_prefetch_workers: IMAGED_OPTS.cache_prefetch_workers }).cache_prefetch_workers,
     },
     importFilter: readImportFilter(r),
+    policy: readPolicy(r, d.enforce_secure_rbac, opts),
     sources,
     embeddedDefault: false,
   };
