@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RequestContext } from '../../src/auth/context.js';
@@ -11,13 +13,14 @@ import type { ImageRecord, Visibility } from '../../src/images/record.js';
 import { HttpError } from '../../src/util/errors.js';
 
 // Glance 25.1.0's own enforcer (glance.api.policy.Enforcer with Glance's RequestContext and ImageTarget) answered
-// every registered policy for six callers × eleven targets under four [oslo_policy] settings; expectations.py
-// recorded it in expectations.json. The sample file is what oslopolicy-sample-generator --namespace glance
+// every registered policy for six callers × eleven targets under four [oslo_policy] settings, and with an operator's
+// policy file under both defaults modes; expectations.py recorded it in expectations.json. The sample file is what oslopolicy-sample-generator --namespace glance
 // prints (and what Debian ships as /etc/glance/policy.d/00_default_policy.yaml).
 
 const fixture = (name: string) => fs.readFileSync(new URL(`fixtures/policy/${name}`, import.meta.url), 'utf8');
 const exp = JSON.parse(fixture('expectations.json')) as {
   glance: {
+    policyFile: string;
     personas: Array<[string, { project_id: string | null; roles: string[]; system_scope?: string; domain_id?: string }]>;
     targets: string[];
     modes: Record<string, { enforce_new_defaults: boolean; enforce_scope: boolean }>;
@@ -77,11 +80,14 @@ test('every policy Glance registers, in its order', () => {
   assert.equal(legacy.actions(), sampleNames);
 });
 
-test('every policy answers as Glance 25 does, for every caller and target, under all four settings', () => {
+test('every policy answers as Glance 25 does, for every caller and target, under every setting, with and without a policy file', () => {
   assert.equal(Object.keys(TARGETS), g.targets);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imaged-policy-'));
+  const policyFile = path.join(dir, 'policy.yaml');
+  fs.writeFileSync(policyFile, g.policyFile);
   let n = 0;
   for (const [mode, o] of Object.entries(g.modes)) {
-    const e = Enforcer.load(options(o.enforce_new_defaults, o.enforce_scope));
+    const e = Enforcer.load({ ...options(o.enforce_new_defaults, o.enforce_scope), ...(mode.endsWith('+file') ? { policyFile } : {}) });
     for (const [persona, p] of g.personas) {
       const ctx = context(p);
       assert.is(e.isAdmin(ctx), g.isAdmin[mode][persona], `${mode}: is_admin of ${persona}`);
@@ -92,7 +98,8 @@ test('every policy answers as Glance 25 does, for every caller and target, under
       }
     }
   }
-  assert.is(n, 4 * 6 * 60);
+  fs.rmSync(dir, { recursive: true });
+  assert.is(n, Object.keys(g.modes).length * 6 * 60);
 });
 
 test('legacy mode: image policies allow everyone (Glance keeps its hard-coded owner checks), admin-only ones stay', () => {
