@@ -28,7 +28,7 @@
 //    the "default" rule (oslo's Rules.__missing__), which is "" (always) in Glance.
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import { forbidden } from '../util/errors.js';
+import { forbidden, notFound } from '../util/errors.js';
 import type { RequestContext } from './context.js';
 import { GLANCE_DEFAULTS, type RuleDefault } from './glance-defaults.js';
 import { findFile, policyDirFiles, readPolicyFile, type FileRule, type PolicyProblem } from './policy-file.js';
@@ -211,12 +211,26 @@ export class Enforcer {
     if (!this.check(ctx, action, target)) throw forbidden(`You are not authorized to complete ${action} action.`);
   }
 
+  /**
+   * An image policy as Glance's ImageAPIPolicy enforces it on an existing image: when the action is
+   * denied and the caller may not even get_image it, the image is hidden: 404 (webob's bare
+   * "The resource could not be found."), else 403. Not for add_image (nothing to hide yet).
+   */
+  enforceImage(ctx: RequestContext, action: string, target: Target): void {
+    if (this.check(ctx, action, target)) return;
+    if (action === 'get_image' || !this.check(ctx, 'get_image', target)) throw notFound('The resource could not be found.');
+    throw forbidden(`You are not authorized to complete ${action} action.`);
+  }
+
   /** Glance's RequestContext.is_admin when not given: context_is_admin checked against the context itself. */
   isAdmin(ctx: RequestContext): boolean {
     return this.check(ctx, 'context_is_admin', contextTarget(ctx));
   }
 
-  /** What oslo.context's to_policy_values hands oslo.policy (plus "system" for system-scoped tokens). */
+  /**
+   * What oslo.context's to_policy_values hands oslo.policy (plus "system" for system-scoped tokens),
+   * built once per context (again if its roles array is replaced).
+   */
   credsOf(ctx: RequestContext): Creds {
     const held = (ctx as { [CREDS]?: PolicyCreds })[CREDS];
     if (held && held[CTX_ROLES] === ctx.roles) return held;

@@ -134,6 +134,23 @@ test('enforce: 403 with Glance\'s message; an unregistered policy is a programmi
   assert.throws(() => secure.check(reader, 'get_imagez', {}), /not registered/);
 });
 
+test("enforceImage: 404 when the caller cannot even get_image the image, as Glance's ImageAPIPolicy, else 403", () => {
+  const reader = context({ project_id: 'p1', roles: ['reader'] });
+  const status = (action: string, img: ImageRecord) => {
+    try {
+      secure.enforceImage(reader, action, imageTarget(img, reader));
+      return 200;
+    } catch (err) {
+      return `${(err as HttpError).status} ${(err as HttpError).message}`;
+    }
+  };
+  assert.is(status('get_image', image('p1', 'private')), 200);
+  assert.is(status('modify_image', image('p1', 'private')), '403 You are not authorized to complete modify_image action.');
+  assert.is(status('modify_image', image('p2', 'public')), '403 You are not authorized to complete modify_image action.');
+  assert.is(status('download_image', image('p2', 'private')), '404 The resource could not be found.');
+  assert.is(status('get_image', image('p2', 'private')), '404 The resource could not be found.');
+});
+
 test('creds are what oslo.context hands oslo.policy: no is_admin', () => {
   const ctx = context({ project_id: 'p1', roles: ['Member'] });
   assert.equal(Object.keys(secure.credsOf(ctx)).sort(), g.creds);
