@@ -20,6 +20,14 @@ export interface RequestContext {
   authToken?: string | null;
   /** Keystone's catalog, with include_service_catalog. */
   serviceCatalog?: unknown[] | null;
+  /** X-Is-Admin-Project; oslo.context assumes true when absent. */
+  isAdminProject?: boolean;
+  /** The service token's identity (X-Service-* headers), when a service sent one along. */
+  serviceUserId?: string | null;
+  serviceUserDomainId?: string | null;
+  serviceProjectId?: string | null;
+  serviceProjectDomainId?: string | null;
+  serviceRoles?: string[];
 }
 
 export interface NoauthSettings {

@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import {
-  checkStoreDirs, embeddedDefaultConfig, formatEffectiveConfig, formatProblem, loadConfig, type Config, type ConfigArg, type ConfigProblem,
+  checkPolicyFiles, checkStoreDirs, embeddedDefaultConfig, formatEffectiveConfig, formatProblem, inspectPolicy, loadConfig,
+  type Config, type ConfigArg, type ConfigProblem,
 } from '../config/index.js';
+import { GLANCE_DEFAULTS } from '../auth/glance-defaults.js';
+import { sampleYaml } from '../auth/sample.js';
 import { createLogger } from '../log.js';
 import { startDaemon } from '../daemon/daemon.js';
 import { dropPrivileges, willDropTo } from '../daemon/privileges.js';
@@ -19,11 +22,11 @@ function version(): string {
 function resolveConfig(args: ConfigArg[], forStart: boolean): { config?: Config; problems: ConfigProblem[] } {
   if (args.length === 0) {
     const config = embeddedDefaultConfig();
-    return { config, problems: checkStoreDirs(config, forStart ? { create: true } : { missingOk: true }) };
+    return { config, problems: [...checkStoreDirs(config, forStart ? { create: true } : { missingOk: true }), ...checkPolicyFiles(config)] };
   }
   const r = loadConfig({ args });
   if (!r.config) return r;
-  return { config: r.config, problems: [...r.problems, ...checkStoreDirs(r.config)] };
+  return { config: r.config, problems: [...r.problems, ...checkStoreDirs(r.config), ...checkPolicyFiles(r.config)] };
 }
 
 /** --config-file/--config-dir recorded in one list, so their relative order survives (it decides who wins). */
@@ -61,6 +64,25 @@ export async function main(argv: string[]) {
       for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
       process.stdout.write(problems.length === 0 ? 'configuration OK\n' : `${problems.length} problem(s)\n`);
       process.exit(problems.length === 0 ? 0 : 1);
+    });
+
+  const pd = addConfigOptions(root.cmd.command('policy-defaults'));
+  pd.cmd
+    .description("print Glance's policy defaults as oslopolicy-sample-generator does; with --effective, the rules in force as oslopolicy-policy-generator does")
+    .option('--effective', "the policy files' rules, then the defaults they leave (needs the config to find the files)")
+    .action((o: { effective?: boolean }) => {
+      if (!o.effective) {
+        process.stdout.write(sampleYaml(GLANCE_DEFAULTS));
+        return;
+      }
+      const loaded = pd.args.length === 0 ? { config: embeddedDefaultConfig(), problems: [] } : loadConfig({ args: pd.args });
+      const r = loaded.config ? inspectPolicy(loaded.config) : { enforcer: undefined, problems: [] };
+      const errors = [...loaded.problems, ...r.problems].filter((p) => p.level === 'error');
+      if (!r.enforcer || errors.length) {
+        for (const p of errors) process.stderr.write(`imaged: ${formatProblem(p)}\n`);
+        process.exit(1);
+      }
+      process.stdout.write(r.enforcer.effectiveYaml());
     });
 
   await root.cmd.parseAsync(argv);

@@ -2,7 +2,7 @@
 // base directory and owned by whoever started the daemon, so a developer can
 // run it without root or a glance-api.conf.
 import path from 'node:path';
-import { DEFAULT_OPTS, FILE_STORE_OPTS, IMAGED_OPTS } from './schema.js';
+import { DEFAULT_OPTS, FILE_STORE_OPTS, IMAGED_OPTS, OSLO_POLICY_OPTS } from './schema.js';
 import type { Config } from './types.js';
 
 export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
@@ -62,6 +62,15 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
     importFilter: {
       allowedSchemes: ['http', 'https'], disallowedSchemes: [], allowedHosts: [], disallowedHosts: [],
       allowedPorts: [80, 443], disallowedPorts: [],
+    },
+    // Glance's defaults; no search directories, so a developer's run sees no /etc/glance policy files
+    policy: {
+      policyFile: OSLO_POLICY_OPTS.policy_file.default,
+      policyDirs: [OSLO_POLICY_OPTS.policy_dirs.default],
+      enforceNewDefaults: OSLO_POLICY_OPTS.enforce_new_defaults.default,
+      enforceScope: OSLO_POLICY_OPTS.enforce_scope.default,
+      enforceSecureRbac: DEFAULT_OPTS.enforce_secure_rbac.default,
+      configDirs: [],
     },
     sources: [],
     embeddedDefault: true,

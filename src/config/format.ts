@@ -73,6 +73,7 @@ export function formatEffectiveConfig(config: Config): string {
     ['image_cache_dir', d.cache.dir ?? ''],
     ['image_cache_max_size', d.cache.maxSize],
     ['image_cache_stall_time', d.cache.stallTime],
+    ['enforce_secure_rbac', d.policy.enforceSecureRbac],
     ...(d.multiStore ? [['enabled_backends', d.stores.map((s) => `${s.id}:${s.type}`).join(', ')] as [string, string]] : []),
   ]);
 
@@ -112,5 +113,13 @@ export function formatEffectiveConfig(config: Config): string {
     ['drain_timeout', i.drainTimeout],
   ]);
 
-  return [head, defaults, ...storeSections, imaged].join('\n\n') + '\n';
+  const p = d.policy;
+  const policy = section('oslo_policy', [
+    ['policy_file', p.policyFile],
+    ['policy_dirs', p.policyDirs[0] ?? ''],
+    ['enforce_new_defaults', p.enforceNewDefaults],
+    ['enforce_scope', p.enforceScope],
+  ]);
+
+  return [head, defaults, ...storeSections, imaged, policy].join('\n\n') + '\n';
 }

@@ -4,11 +4,12 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { hasInlineComment } from './comments.js';
 import { readImaged } from './imaged.js';
+import { readPolicy } from './policy.js';
 import { OptionReader } from './reader.js';
 import path from 'node:path';
 import { DEFAULT_OPTS, IMAGED_OPTS, IMPORT_FILTER_OPTS, IMPORT_METHODS } from './schema.js';
 import type { ImportFilterConfig } from './types.js';
-import { readSources, type SourceOptions } from './sources.js';
+import { configArgs, readSources, type SourceOptions } from './sources.js';
 import { readStores } from './stores.js';
 import type { Config, ConfigProblem, LoadResult } from './types.js';
 import { warnUnknownOptions } from './unknown.js';
@@ -62,6 +63,10 @@ export function loadConfig(opts: SourceOptions): LoadResult {
       prefetchWorkers: r.readAll('imaged', { cache_prefetch_workers: IMAGED_OPTS.cache_prefetch_workers }).cache_prefetch_workers,
     },
     importFilter: readImportFilter(r),
+    policy: readPolicy(r, d.enforce_secure_rbac, {
+      configFiles: configArgs(opts).filter((a) => a.kind === 'file').map((a) => a.path),
+      configDirs: configArgs(opts).filter((a) => a.kind === 'dir').map((a) => a.path),
+    }),
     sources,
     embeddedDefault: false,
   };

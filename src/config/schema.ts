@@ -32,6 +32,8 @@ export const DEFAULT_OPTS = {
   image_cache_dir: str(''),
   image_cache_max_size: int(10737418240, { min: 0 }),
   image_cache_stall_time: int(86400, { min: 1 }),
+  // Glance's switch for its legacy owner checks; glance-api insists it equals [oslo_policy] enforce_new_defaults
+  enforce_secure_rbac: bool(false),
 };
 /** [DEFAULT] options read by other modules (stores, auth), not through DEFAULT_OPTS */
 export const DEFAULT_SPECIAL = ['enabled_backends', 'auth_strategy'];
@@ -60,6 +62,14 @@ export const IMAGED_OPTS = {
   cache_hard_max_size: int(0, { min: 0 }), // bytes; 0 = 1.5 × image_cache_max_size. Fills beyond it are refused
   // s: on SIGTERM, transfers in flight may finish this long; below the unit's TimeoutStopSec=30 so we exit before SIGKILL
   drain_timeout: int(25, { min: 0, max: 86400 }),
+};
+
+/** oslo.policy's options as Glance 25 (oslo.policy 4.0) sets them: Glance makes policy.yaml the default file. */
+export const OSLO_POLICY_OPTS = {
+  policy_file: str('policy.yaml'),
+  policy_dirs: str('policy.d'),
+  enforce_new_defaults: bool(false),
+  enforce_scope: bool(false),
 };
 
 /** Glance's [import_filtering_opts] for web-download, with Glance's defaults. */
@@ -95,7 +105,7 @@ export const DEFAULT_IGNORED = new Set(
   ca_file cache_prefetcher_interval cert_file client_socket_timeout conn_pool_min_size conn_pool_ttl
   control_exchange data_api default_log_levels default_publisher_id delayed_delete digest_algorithm
   disabled_notifications do_secure_hash enable_image_import enable_v1_api enable_v1_registry
-  enable_v2_api enable_v2_registry enforce_secure_rbac executor_thread_pool_size fatal_deprecations
+  enable_v2_api enable_v2_registry executor_thread_pool_size fatal_deprecations
   http_keepalive http_retries image_cache_driver
   image_cache_sqlite_db image_location_quota image_member_quota
   image_property_quota image_tag_quota instance_format instance_uuid_format key_file

@@ -148,6 +148,8 @@ export interface Config {
   cache: CacheConfig;
   /** [import_filtering_opts]: what web-download may fetch */
   importFilter: ImportFilterConfig;
+  /** [oslo_policy] and Glance's [DEFAULT] enforce_secure_rbac */
+  policy: PolicyConfig;
   /** files actually read, in order (absolute paths) */
   sources: string[];
   embeddedDefault: boolean;
@@ -177,4 +179,20 @@ export interface ImportFilterConfig {
   disallowedHosts: string[];
   allowedPorts: number[];
   disallowedPorts: number[];
+}
+
+export interface PolicyConfig {
+  /** [oslo_policy] policy_file: absolute, or looked up in configDirs; policy.yaml falls back to policy.json */
+  policyFile: string;
+  /** [oslo_policy] policy_dirs: each looked up like policy_file; missing ones are skipped */
+  policyDirs: string[];
+  /** [oslo_policy] enforce_new_defaults: only the secure-RBAC defaults, without the legacy ones or'ed in */
+  enforceNewDefaults: boolean;
+  /** [oslo_policy] enforce_scope: a token of the wrong scope (system, domain) fails project-scoped policies */
+  enforceScope: boolean;
+  /** [DEFAULT] enforce_secure_rbac: when false, Glance's legacy hard-coded owner checks also apply */
+  enforceSecureRbac: boolean;
+  /** where relative policy files are searched, in oslo.config's find_file order: the --config-dir
+   * directories, the directories of the --config-file files (last first), ~/.glance, ~, /etc/glance, /etc */
+  configDirs: string[];
 }

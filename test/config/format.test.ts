@@ -5,10 +5,10 @@ import * as assert from 'uvu/assert';
 import { checkStoreDirs, embeddedDefaultConfig, formatEffectiveConfig, formatProblem, loadConfig, type Config } from '../../src/config/index.js';
 import { fixture, loadText, tmpDir } from './helpers.js';
 
-/** the parts of a Config that must survive format → load */
+/** the parts of a Config that must survive format → load (the policy search path follows the files' places, like sources) */
 function comparable(c: Config) {
-  const { sources: _s, embeddedDefault: _e, stores, ...rest } = c;
-  return { ...rest, stores: stores.map(({ options: _o, ...s }) => s) };
+  const { sources: _s, embeddedDefault: _e, stores, policy: { configDirs: _d, ...policy }, ...rest } = c;
+  return { ...rest, policy, stores: stores.map(({ options: _o, ...s }) => s) };
 }
 
 function roundTrip(c: Config): Config {

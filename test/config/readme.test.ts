@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Opt } from '../../src/config/options.js';
 import {
-  DEFAULT_OPTS, FILE_STORE_OPTS, GLANCE_DEFAULT_DATADIR, IMAGED_OPTS, IMPORT_FILTER_OPTS, RBD_STORE_OPTS, S3_STORE_OPTS,
+  DEFAULT_OPTS, FILE_STORE_OPTS, GLANCE_DEFAULT_DATADIR, IMAGED_OPTS, IMPORT_FILTER_OPTS, OSLO_POLICY_OPTS, RBD_STORE_OPTS, S3_STORE_OPTS,
   STORE_COMMON_OPTS, SWIFT_STORE_OPTS,
 } from '../../src/config/schema.js';
 import { ROOT } from '../helpers/proc.js';
@@ -36,7 +36,7 @@ function readmeDefaults(): Map<string, string> {
 test('the README lists every option with the default the code uses', () => {
   const listed = readmeDefaults();
   const groups: Record<string, Record<string, Opt<any>>> = {
-    DEFAULT_OPTS, IMAGED_OPTS, IMPORT_FILTER_OPTS, STORE_COMMON_OPTS, FILE_STORE_OPTS, RBD_STORE_OPTS, SWIFT_STORE_OPTS, S3_STORE_OPTS,
+    DEFAULT_OPTS, IMAGED_OPTS, IMPORT_FILTER_OPTS, OSLO_POLICY_OPTS, STORE_COMMON_OPTS, FILE_STORE_OPTS, RBD_STORE_OPTS, SWIFT_STORE_OPTS, S3_STORE_OPTS,
   };
   for (const [group, opts] of Object.entries(groups)) {
     for (const [name, opt] of Object.entries(opts)) {
