@@ -65,7 +65,7 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
 
   app.use('/v2/*', async (c, next) => {
     const requestId = `req-${randomUUID()}`;
-    c.set('ctx', noauthContext(o.noauth, (n) => c.req.header(n), requestId));
+    c.set('ctx', svc.policy.admit(noauthContext(o.noauth, (n) => c.req.header(n), requestId)));
     await next();
     // Responses written directly to the socket (sendfile, proxy) share one sentinel Response: leave it alone.
     if (!c.res.headers.has('x-hono-already-sent')) c.res.headers.set('x-openstack-request-id', requestId);
@@ -73,6 +73,7 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
 
   if (o.cache) {
     app.route('/v2/cache', cacheApi(o.cache, {
+      enforcer: svc.policy.enforcer,
       canSeeImage: async (id, c) => {
         try {
           return o.edge ? true : svc.downloadable(c.get('ctx'), id) !== null;
@@ -101,7 +102,7 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
     showDirectUrl: o.showDirectUrl, showMultipleLocations: o.showMultipleLocations, multiStore: o.multiStore,
     importMethods: o.importMethods, storeIds,
   }));
-  app.route('/v2/info', infoApi(stores, { multiStore: o.multiStore, importMethods: o.importMethods }));
+  app.route('/v2/info', infoApi(stores, { multiStore: o.multiStore, importMethods: o.importMethods, enforcer: svc.policy.enforcer }));
   app.delete('/v2/stores/:store/:id', async (c) => {
     await svc.deleteFromStore(c.get('ctx'), c.req.param('store'), c.req.param('id'));
     return c.body(null, 204);

@@ -11,7 +11,7 @@ export function importApi(svc: ImageService, importer: Importer) {
   app.put('/:id/stage', async (c) => {
     const type = (c.req.header('content-type') ?? 'application/octet-stream').split(';')[0].trim().toLowerCase();
     if (type !== 'application/octet-stream') throw new HttpError(415, `Unsupported Content-Type ${JSON.stringify(type)}: staged data must be application/octet-stream`);
-    const img = svc.modifiable(c.get('ctx'), c.req.param('id'), 'stage data for');
+    const img = svc.authorized(c.get('ctx'), c.req.param('id'), 'modify_image', 'You do not own this image');
     try {
       await importer.stage(img, c.env.incoming);
     } finally {
@@ -21,8 +21,13 @@ export function importApi(svc: ImageService, importer: Importer) {
     return c.body(null, 204);
   });
   app.post('/:id/import', async (c) => {
-    const img = svc.modifiable(c.get('ctx'), c.req.param('id'), 'import data to');
-    await importer.start(img, await readJson(c), c.req.header('x-image-meta-store'));
+    const body = await readJson(c);
+    // copy-image is an operator's action (admin by default); the others change the caller's own image
+    const copy = (body as { method?: { name?: unknown } } | null)?.method?.name === 'copy-image';
+    const img = copy
+      ? svc.authorized(c.get('ctx'), c.req.param('id'), 'copy_image')
+      : svc.authorized(c.get('ctx'), c.req.param('id'), 'modify_image', 'You do not own this image');
+    await importer.start(img, body, c.req.header('x-image-meta-store'));
     return c.body(null, 202);
   });
   return app;

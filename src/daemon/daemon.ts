@@ -12,6 +12,8 @@ import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
 import { setSendNopush, setSendThreads } from '../native/sendfile.js';
+import { Enforcer, PolicyFileError, formatPolicyProblem } from '../auth/enforcer.js';
+import { ImagePolicy } from '../auth/image-policy.js';
 
 export interface Daemon {
   server: http.Server;
@@ -132,6 +134,12 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   }
   const stores = storesFromConfig(config, log);
   for (const s of stores.all()) s.start?.();
+  let enforcer: Enforcer;
+  try {
+    enforcer = Enforcer.load(config.policy, log);
+  } catch (e) {
+    throw new StartupError(e instanceof PolicyFileError ? e.problems.map(formatPolicyProblem).join('; ') : (e as Error).message);
+  }
   const svc = new ImageService(catalog, stores, {
     imageSizeCap: config.imageSizeCap,
     hashingAlgorithm: config.hashingAlgorithm,
@@ -140,7 +148,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     tagQuota: 128,
     propertyQuota: 128,
     showMultipleLocations: config.showMultipleLocations,
-  }, log);
+  }, log, new ImagePolicy(enforcer, config.policy.enforceSecureRbac));
   let cache: ImageCache | null = null;
   if (config.cache.dir) {
     try {

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogNotFound } from '../catalog/catalog.js';
 import type { RequestContext } from '../auth/context.js';
-import { canModify, canSee, inListing } from '../auth/policy.js';
+import { canSee, inListing } from '../auth/policy.js';
+import type { ImagePolicy } from '../auth/image-policy.js';
 import type { StoreRegistry } from '../stores/registry.js';
 import { DataNotFoundError, StorageFullError, type Store, type StoreReader } from '../stores/types.js';
 import { ClientAbortError, ingest } from '../data/ingest.js';
@@ -47,28 +48,36 @@ export class ImageService {
     private readonly stores: StoreRegistry,
     private readonly o: ServiceOptions,
     private readonly log: Logger,
+    readonly policy: ImagePolicy,
   ) {}
 
-  /** The image if the caller may see it; 404 otherwise (never 403, so ids don't leak). */
+  /** The image if the caller may see it (get_image); 404 otherwise (never 403, so ids don't leak). */
   get(ctx: RequestContext, id: string): ImageRecord {
+    return this.authorized(ctx, id, 'get_image');
+  }
+
+  /**
+   * Glance's database-layer lookup: the image if it is visible to the caller at all, before any policy rule
+   * (actions that check something else first, e.g. a PATCH of owner or a download of a deactivated image).
+   */
+  private visible(ctx: RequestContext, id: string): ImageRecord {
     const img = isUuid(id) ? this.catalog.get(id) : undefined;
     if (!img || !canSee(ctx, img)) throw notFound(`No image found with ID ${id}`);
     return img;
   }
 
-  /** The image if the caller may change it: 404 when unseen, 403 when not theirs. */
-  modifiable(ctx: RequestContext, id: string, action: string): ImageRecord {
-    return this.getModifiable(ctx, id, action);
+  /**
+   * The image if the caller may do `action` (a Glance policy name) to it: 404 when unseen, 403 when not
+   * allowed; `notMine` is Glance's message for its legacy owner check, where the action has one.
+   */
+  authorized(ctx: RequestContext, id: string, action: string, notMine?: string): ImageRecord {
+    const img = this.visible(ctx, id);
+    this.policy.image(ctx, img, action, notMine);
+    return img;
   }
 
   /** Called when an image is deleted (the importer drops its staged data). */
   onDelete: ((id: string) => Promise<void>) | null = null;
-
-  private getModifiable(ctx: RequestContext, id: string, action: string): ImageRecord {
-    const img = this.get(ctx, id);
-    if (!canModify(ctx, img)) throw forbidden(`You are not permitted to ${action} image ${id}.`);
-    return img;
-  }
 
   async create(ctx: RequestContext, body: unknown): Promise<ImageRecord> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a JSON object describing the image.');
@@ -78,6 +87,7 @@ export class ImageService {
       if (k === 'locations') throw forbidden("Attribute 'locations' is reserved.");
       validateAttribute(k, v);
     }
+    this.policy.create(ctx, attrs as { owner?: string | null; visibility?: string });
     const id = (attrs.id as string | undefined) ?? randomUUID();
     const now = isoNow();
     const img: ImageRecord = {
@@ -92,20 +102,9 @@ export class ImageService {
       else img.properties[k] = v;
     }
     img.tags = [...new Set(img.tags)];
-    this.checkPolicyOnValues(ctx, img, null);
     this.checkQuotas(img);
     if (!(await this.catalog.insert(img))) throw conflict(`Image ID ${img.id} already exists!`); // Glance's words, deleted ids included
     return img;
-  }
-
-  /** Rules that depend on who is asking: publicizing and owner changes are admin's. */
-  private checkPolicyOnValues(ctx: RequestContext, img: ImageRecord, before: ImageRecord | null) {
-    if (img.visibility === 'public' && before?.visibility !== 'public' && !ctx.isAdmin) {
-      throw forbidden('You are not authorized to complete publicize_image action.');
-    }
-    if (img.owner !== (before ? before.owner : ctx.projectId) && !ctx.isAdmin) {
-      throw forbidden(`You are not permitted to create or modify images owned by '${img.owner}'.`);
-    }
   }
 
   private checkQuotas(img: ImageRecord) {
@@ -118,8 +117,9 @@ export class ImageService {
 
   list(ctx: RequestContext, q: URLSearchParams): { images: ImageRecord[]; next: string | null } {
     const query = parseListQuery(q);
+    this.policy.list(ctx);
     let imgs = this.catalog.all().filter((img) => {
-      if (!inListing(ctx, img, query.visibility)) return false;
+      if (!inListing(ctx, img, query.visibility) || !this.policy.allows(ctx, img, 'get_image')) return false;
       if (query.osHidden === null ? img.os_hidden : img.os_hidden !== query.osHidden) return false;
       return query.filters.every((f) => f(img));
     });
@@ -135,11 +135,15 @@ export class ImageService {
   }
 
   async patch(ctx: RequestContext, id: string, ops: PatchOp[]): Promise<ImageRecord> {
-    const before = this.getModifiable(ctx, id, 'modify');
-    if (ops.length === 0) return before;
+    const before = this.visible(ctx, id);
+    if (ops.length === 0) {
+      this.policy.image(ctx, before, 'modify_image', 'You do not own this image');
+      return before;
+    }
     if (ops.some((op) => op.path[0] === 'locations')) return this.patchLocations(ctx, before, ops);
     for (const op of ops) {
       const k = op.path[0];
+      this.policy.change(ctx, before, k, op.op === 'remove' ? undefined : op.value);
       checkSettable(k, { creating: false });
       if (op.op !== 'remove') validateAttribute(k, op.value);
       if ((k === 'disk_format' || k === 'container_format') && before.status !== 'queued') {
@@ -157,7 +161,6 @@ export class ImageService {
       img.properties = flat;
       img.tags = [...new Set(img.tags)];
       for (const t of img.tags) if (t.length > TAG_MAX) throw badRequest(`Tag is too long: at most ${TAG_MAX} characters`);
-      this.checkPolicyOnValues(ctx, img, before);
       this.checkQuotas(img);
       img.updated_at = isoNow();
       return img;
@@ -169,6 +172,10 @@ export class ImageService {
    * snap + protect) as the location of a queued image, as Glance does with show_multiple_locations.
    */
   private async patchLocations(ctx: RequestContext, img: ImageRecord, ops: PatchOp[]): Promise<ImageRecord> {
+    for (const op of ops) {
+      if (op.op === 'remove') this.policy.image(ctx, img, 'delete_image_location', 'You do not own this image');
+      else this.policy.image(ctx, img, 'set_image_location');
+    }
     if (!this.o.showMultipleLocations) throw forbidden("It's not allowed to add locations if locations are invisible.");
     if (ops.length !== 1 || ops[0].op !== 'add' || ops[0].path.length !== 2) {
       throw badRequest('Only a single "add" of one location (path /locations/-) is supported');
@@ -210,7 +217,7 @@ export class ImageService {
   }
 
   async remove(ctx: RequestContext, id: string): Promise<void> {
-    const img = this.getModifiable(ctx, id, 'delete');
+    const img = this.authorized(ctx, id, 'delete_image', 'You do not own this image');
     if (img.protected) throw forbidden(`Image ${id} is protected and cannot be deleted.`);
     // Data in use (RBD clones behind VMs or volumes) blocks the delete before anything is removed.
     for (const loc of img.locations) await this.checkNotInUse(loc);
@@ -228,7 +235,7 @@ export class ImageService {
   }
 
   async setTag(ctx: RequestContext, id: string, tag: string, add: boolean): Promise<void> {
-    this.getModifiable(ctx, id, 'modify');
+    this.authorized(ctx, id, 'modify_image', `Not allowed to ${add ? 'update' : 'delete'} tags for image ${id}.`);
     if (tag.length > TAG_MAX) throw badRequest(`Tag is too long: at most ${TAG_MAX} characters`);
     await this.catalog.update(id, (img) => {
       if (add) {
@@ -245,10 +252,8 @@ export class ImageService {
   }
 
   async setActive(ctx: RequestContext, id: string, active: boolean): Promise<void> {
-    const img = this.get(ctx, id);
     const action = active ? 'reactivate' : 'deactivate';
-    // Glance 25's default rule for both: ADMIN_OR_PROJECT_MEMBER (policies/image.py), as for other changes.
-    if (!canModify(ctx, img)) throw forbidden(`You are not authorized to complete ${action} action.`);
+    const img = this.authorized(ctx, id, action, 'You do not own this image');
     if (img.status !== 'active' && img.status !== 'deactivated') {
       throw forbidden(`Not allowed to ${action} image in status '${img.status}'`);
     }
@@ -277,7 +282,7 @@ export class ImageService {
    * data behind and the image queued again, as Glance does.
    */
   async upload(ctx: RequestContext, id: string, req: IncomingMessage, storeHeader: string | undefined): Promise<void> {
-    const img = this.getModifiable(ctx, id, 'upload data to');
+    const img = this.authorized(ctx, id, 'upload_image', `Not allowed to upload image data for image ${id}`);
     if (img.status !== 'queued') throw conflict(`Image status transition from ${img.status} to saving is not allowed`);
     if (!img.disk_format || !img.container_format) {
       throw badRequest('Properties disk_format, container_format must be set prior to saving data.');
@@ -376,10 +381,11 @@ export class ImageService {
 
   /** The image if the caller may download it; null when it has no data yet (204). */
   downloadable(ctx: RequestContext, id: string): ImageRecord | null {
-    const img = this.get(ctx, id);
+    const img = this.visible(ctx, id);
     if (img.status === 'deactivated' && !ctx.isAdmin) {
       throw forbidden('The requested image has been deactivated. Image data download is forbidden.');
     }
+    this.policy.image(ctx, img, 'download_image');
     if (img.status !== 'active' && img.status !== 'deactivated') return null;
     return img;
   }
@@ -437,7 +443,8 @@ export class ImageService {
     if (!this.o.multiStore) throw notFound('Multi backend is not supported at this site.');
     const store = this.stores.get(storeId);
     if (!store) throw notFound(`Unknown store ${storeId}`);
-    const img = this.getModifiable(ctx, id, 'delete data of');
+    const img = this.authorized(ctx, id, 'get_image_location');
+    this.policy.image(ctx, img, 'delete_image_location', 'You do not own this image');
     if (img.status !== 'active') throw conflict(`It's not allowed to remove image data from store if image status is not 'active'`);
     const loc = img.locations.find((l) => l.store === storeId);
     if (!loc) throw notFound(`Image ${id} is not present in store ${storeId}`);
