@@ -95,9 +95,9 @@ t.after(async (ctx) => {
   rmSync(ctx.tmp, { recursive: true, force: true });
 });
 
-t('prerequisites: root, dpkg, apt-get, setpriv, curl; no imaged package or /var/lib/imaged of someone else', async () => {
+t('prerequisites: root, dpkg, dpkg-dev, apt-get, setpriv, curl; no imaged package or /var/lib/imaged of someone else', async () => {
   assert.is(process.geteuid!(), 0, 'this test installs a package system-wide: run it as root (test/run does)');
-  for (const tool of ['dpkg', 'dpkg-deb', 'dpkg-query', 'apt-get', 'setpriv', 'curl', 'getent']) {
+  for (const tool of ['dpkg', 'dpkg-deb', 'dpkg-shlibdeps', 'dpkg-query', 'apt-get', 'setpriv', 'curl', 'getent']) {
     const r = await run('sh', ['-c', `command -v ${tool}`]);
     assert.is(r.code, 0, `${tool} is missing on this machine`);
   }
