@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { Catalog } from '../catalog/catalog.js';
 import { storesFromConfig } from '../stores/registry.js';
 import { ImageService } from '../images/service.js';
+import { PropertyProtections } from '../auth/property-protections.js';
 import path from 'node:path';
 import { createApp } from '../api/app.js';
 import { Importer } from '../images/importer.js';
@@ -31,8 +32,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     hashingAlgorithm: config.hashingAlgorithm,
     hashInWorkers: config.imaged.hashWorkers,
     multiStore: config.multiStore,
-    tagQuota: 128,
-    propertyQuota: 128,
+    quotas: config.quotas,
+    propertyProtections: config.propertyProtection.file ? new PropertyProtections(config.propertyProtection.rules, config.propertyProtection.format) : null,
     showMultipleLocations: config.showMultipleLocations,
   }, log);
   let cache: ImageCache | null = null;

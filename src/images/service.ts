@@ -7,6 +7,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { CatalogNotFound } from '../catalog/catalog.js';
 import type { RequestContext } from '../auth/context.js';
 import { canModify, canSee, inListing } from '../auth/policy.js';
+import { protectedPatch, type PropertyProtections } from '../auth/property-protections.js';
 import type { StoreRegistry } from '../stores/registry.js';
 import { DataNotFoundError, StorageFullError, type Store, type StoreReader } from '../stores/types.js';
 import { ClientAbortError, ingest } from '../data/ingest.js';
@@ -20,14 +21,16 @@ import { applyOp, type PatchOp } from './patch.js';
 import { parseListQuery, sortImages } from './query.js';
 import { BASE_FIELDS, type ImageRecord, type Visibility } from './record.js';
 import { TAG_MAX, checkSettable, validateAttribute } from './validate.js';
+import { LOCATION, checkLocationQuota, checkPropertyQuota, checkTagQuota, remainingStorage, storageQuotaFull, type Quotas } from './quota.js';
 
 export interface ServiceOptions {
   imageSizeCap: number;
   hashingAlgorithm: string;
   hashInWorkers: boolean;
   multiStore: boolean;
-  tagQuota: number;
-  propertyQuota: number;
+  quotas: Quotas;
+  /** property_protection_file's rules; null = no protections */
+  propertyProtections: PropertyProtections | null;
   showMultipleLocations: boolean;
 }
 
@@ -93,7 +96,8 @@ export class ImageService {
     }
     img.tags = [...new Set(img.tags)];
     this.checkPolicyOnValues(ctx, img, null);
-    this.checkQuotas(img);
+    this.o.propertyProtections?.checkCreate(ctx, img.properties);
+    this.checkQuotas(img, null);
     if (!(await this.catalog.insert(img))) throw conflict(`Image ID ${img.id} already exists!`); // Glance's words, deleted ids included
     return img;
   }
@@ -108,12 +112,16 @@ export class ImageService {
     }
   }
 
-  private checkQuotas(img: ImageRecord) {
-    if (img.tags.length > this.o.tagQuota) {
-      throw tooLarge(`Maximum number of tags exceeded: attempted ${img.tags.length}, maximum ${this.o.tagQuota}`);
-    }
-    const n = Object.keys(img.properties).length;
-    if (n > this.o.propertyQuota) throw tooLarge(`Maximum number of properties exceeded: attempted ${n}, maximum ${this.o.propertyQuota}`);
+  /** Glance counts properties only when some are added, so an image over the quota can still lose some. */
+  private checkQuotas(img: ImageRecord, before: ImageRecord | null) {
+    checkTagQuota(this.o.quotas, img.tags);
+    if (!before || Object.keys(img.properties).some((k) => !(k in before.properties))) checkPropertyQuota(this.o.quotas, img.properties);
+  }
+
+  /** The image as this caller may read it: properties hidden by property protections left out. */
+  shown(ctx: RequestContext, img: ImageRecord): ImageRecord {
+    const p = this.o.propertyProtections;
+    return p ? { ...img, properties: p.readable(ctx, img.properties) } : img;
   }
 
   list(ctx: RequestContext, q: URLSearchParams): { images: ImageRecord[]; next: string | null } {
@@ -147,18 +155,22 @@ export class ImageService {
       }
     }
     return this.catalog.update(id, (img) => {
-      const flat: Record<string, unknown> = { ...img.properties };
+      const guard = protectedPatch(this.o.propertyProtections, ctx, img.properties);
+      const flat: Record<string, unknown> = guard.visible;
       for (const k of WRITABLE_BASE) flat[k] = img[k];
-      for (const op of ops) applyOp(flat, isBase, op);
+      for (const op of ops) {
+        guard.check(op, flat);
+        applyOp(flat, isBase, op);
+      }
       for (const k of WRITABLE_BASE) {
         (img as any)[k] = flat[k];
         delete flat[k];
       }
-      img.properties = flat;
+      img.properties = guard.result(flat);
       img.tags = [...new Set(img.tags)];
       for (const t of img.tags) if (t.length > TAG_MAX) throw badRequest(`Tag is too long: at most ${TAG_MAX} characters`);
       this.checkPolicyOnValues(ctx, img, before);
-      this.checkQuotas(img);
+      this.checkQuotas(img, before);
       img.updated_at = isoNow();
       return img;
     });
@@ -174,6 +186,7 @@ export class ImageService {
       throw badRequest('Only a single "add" of one location (path /locations/-) is supported');
     }
     if (img.status !== 'queued') throw conflict(`Locations can be added only to a queued image; image ${img.id} is ${img.status}`);
+    checkLocationQuota(this.o.quotas, img.locations.length + 1);
     const v = ops[0].value as Record<string, unknown> | null;
     if (typeof v !== 'object' || v === null || typeof v.url !== 'string') throw badRequest('A location needs a "url" string and a "metadata" object');
     if (v.metadata !== undefined && (typeof v.metadata !== 'object' || v.metadata === null)) throw badRequest('Location "metadata" must be an object');
@@ -192,6 +205,7 @@ export class ImageService {
       if (e instanceof DataNotFoundError) throw badRequest(`Invalid location ${url}: ${e.message}`);
       throw unavailable(`Store ${store.info.id} cannot open ${url}: ${(e as Error).message}`);
     }
+    remainingStorage(this.o.quotas, this.catalog.all(), ctx.projectId, size, undefined, LOCATION);
     const vd = (v.validation_data ?? {}) as Record<string, unknown>;
     for (const k of ['checksum', 'os_hash_algo', 'os_hash_value']) {
       if (vd[k] !== undefined && typeof vd[k] !== 'string') throw badRequest(`validation_data.${k} must be a string`);
@@ -234,7 +248,11 @@ export class ImageService {
       if (add) {
         if (img.tags.includes(tag)) return img;
         img.tags.push(tag);
-        this.checkQuotas(img);
+        try {
+          checkTagQuota(this.o.quotas, img.tags);
+        } catch (e) {
+          throw tooLarge(`Image tag limit exceeded for image ${id}: ${(e as Error).message}:`); // sic, Glance's trailing colon
+        }
       } else {
         if (!img.tags.includes(tag)) throw notFound(`Tag ${tag} not found on image ${id}`);
         img.tags = img.tags.filter((t) => t !== tag);
@@ -292,6 +310,8 @@ export class ImageService {
     if (announced !== null && announced > this.o.imageSizeCap) {
       throw tooLarge(`Image exceeds the size cap: ${announced} bytes announced, image_size_cap is ${this.o.imageSizeCap}`);
     }
+    // user_storage_quota: the caller's project's stored bytes plus this upload (Glance's check_quota)
+    const quotaLeft = remainingStorage(this.o.quotas, this.catalog.all(), ctx.projectId, announced, id);
     const free = await store.freeBytes();
     if (announced !== null && free !== null && announced > free) {
       throw tooLarge(`Image storage media is full: store ${store.info.id} has ${free} bytes free, ${announced} needed`);
@@ -312,7 +332,8 @@ export class ImageService {
     });
     try {
       const r = await ingest(socketBody(req) ?? req, writer, {
-        maxBytes: Math.min(this.o.imageSizeCap, free ?? Infinity),
+        maxBytes: Math.min(this.o.imageSizeCap, free ?? Infinity, quotaLeft ?? Infinity),
+        overLimit: (n) => (quotaLeft !== null && n > quotaLeft && quotaLeft < Math.min(this.o.imageSizeCap, free ?? Infinity) ? storageQuotaFull(n, quotaLeft) : null),
         expectedSize: announced,
         hashAlgo: this.o.hashingAlgorithm,
         hashInWorkers: this.o.hashInWorkers && (announced === null || announced > INLINE_HASH_MAX),
