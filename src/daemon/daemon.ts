@@ -53,6 +53,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     hashingAlgorithm: config.hashingAlgorithm,
     hashInWorkers: config.imaged.hashWorkers,
     filter: config.importFilter,
+    quotas: config.quotas,
   }, log);
   svc.onDelete = (id) => importer.forget(id);
   await importer.recover();
