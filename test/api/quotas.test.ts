@@ -102,7 +102,13 @@ t.run();
 
 const m = suite<{ d: TestDaemon }>('legacy quotas: copies');
 m.before(async (ctx) => {
-  ctx.d = await startTestDaemon({ multiStore: true, tweak: (c) => (c.quotas = { tags: 128, properties: 128, locations: 1, storage: 6000 }) });
+  ctx.d = await startTestDaemon({
+    multiStore: true,
+    tweak: (c) => {
+      c.quotas = { tags: 128, properties: 128, locations: 0, storage: 6000 };
+      c.showMultipleLocations = true;
+    },
+  });
 });
 m.after(async (ctx) => {
   await ctx.d.stop();
@@ -118,16 +124,20 @@ async function waitImport(d: TestDaemon, id: string) {
   }
 }
 
-m('image_location_quota: copy-image beyond it fails the import for that store, the image keeps its copy', async ({ d }) => {
+m('image_location_quota: 413 on PATCH of locations (checked before the URL); copies and uploads are not counted, as in Glance', async ({ d }) => {
+  const q = await createImage(d.url, {});
+  const r = await request(`${d.url}/v2/images/${q.id}`, {
+    method: 'PATCH', headers: { 'Content-Type': PATCH_TYPE },
+    body: JSON.stringify([{ op: 'add', path: '/locations/-', value: { url: 'file:///nowhere', metadata: {} } }]),
+  });
+  assert.is(r.status, 413);
+  assert.match(r.body.toString(), /The limit has been exceeded on the number of allowed image locations\. Attempted: 1, Maximum: 0/);
   const img = await createImage(d.url, {});
-  assert.is((await upload(d.url, img.id, randomBytes(4096))).status, 204);
-  const r = await request(`${d.url}/v2/images/${img.id}/import`, { method: 'POST', headers: jsonHeaders(), body: JSON.stringify({ method: { name: 'copy-image' }, stores: ['slow'] }) });
-  assert.is(r.status, 202);
+  assert.is((await upload(d.url, img.id, randomBytes(2048))).status, 204);
+  assert.is((await request(`${d.url}/v2/images/${img.id}/import`, { method: 'POST', headers: jsonHeaders(), body: JSON.stringify({ method: { name: 'copy-image' }, stores: ['slow'] }) })).status, 202);
   const done = await waitImport(d, img.id);
-  assert.is(done.stores, 'fast');
-  assert.is(done.os_glance_failed_import, 'slow');
-  assert.is(done.status, 'active');
-  assert.equal(readdirSync(d.config.stores.find((s) => s.id === 'slow')!.datadir!), []);
+  assert.is(done.stores, 'fast,slow');
+  assert.is(done.os_glance_failed_import, '');
 });
 
 m('user_storage_quota on imports: a glance-direct import that does not fit fails; the staged data stays for a retry', async ({ d }) => {
