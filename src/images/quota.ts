@@ -63,10 +63,10 @@ export const storageQuotaFull = (size: number | null, remaining: number, prefix 
  * announced size (or, unknown, any byte at all) does not fit (check_quota).
  */
 export function remainingStorage(
-  q: Quotas, images: Iterable<ImageRecord>, owner: string | null, size: number | null, exceptId?: string, prefix = UPLOAD,
+  q: Quotas, images: () => Iterable<ImageRecord>, owner: string | null, size: number | null, exceptId?: string, prefix = UPLOAD,
 ): number | null {
-  if (q.storage <= 0) return null;
-  const remaining = q.storage - storageUsage(images, owner, exceptId);
+  if (q.storage <= 0) return null; // unlimited: no need to read the catalog
+  const remaining = q.storage - storageUsage(images(), owner, exceptId);
   if (size === null ? remaining <= 0 : size > remaining) throw storageQuotaFull(size, remaining, prefix);
   return remaining;
 }

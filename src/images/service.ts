@@ -205,7 +205,7 @@ export class ImageService {
       if (e instanceof DataNotFoundError) throw badRequest(`Invalid location ${url}: ${e.message}`);
       throw unavailable(`Store ${store.info.id} cannot open ${url}: ${(e as Error).message}`);
     }
-    remainingStorage(this.o.quotas, this.catalog.all(), ctx.projectId, size, undefined, LOCATION);
+    remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, size, undefined, LOCATION);
     const vd = (v.validation_data ?? {}) as Record<string, unknown>;
     for (const k of ['checksum', 'os_hash_algo', 'os_hash_value']) {
       if (vd[k] !== undefined && typeof vd[k] !== 'string') throw badRequest(`validation_data.${k} must be a string`);
@@ -311,7 +311,7 @@ export class ImageService {
       throw tooLarge(`Image exceeds the size cap: ${announced} bytes announced, image_size_cap is ${this.o.imageSizeCap}`);
     }
     // user_storage_quota: the caller's project's stored bytes plus this upload (Glance's check_quota)
-    const quotaLeft = remainingStorage(this.o.quotas, this.catalog.all(), ctx.projectId, announced, id);
+    const quotaLeft = remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, announced, id);
     const free = await store.freeBytes();
     if (announced !== null && free !== null && announced > free) {
       throw tooLarge(`Image storage media is full: store ${store.info.id} has ${free} bytes free, ${announced} needed`);
@@ -345,6 +345,8 @@ export class ImageService {
       try {
         await this.catalog.update(id, (cur) => {
           if (cur.status !== 'saving') throw new HttpError(409, `Image ${id} changed state to ${cur.status} during upload`);
+          // again now the size is known: concurrent uploads of one project may have used the quota meanwhile (as Glance)
+          remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, r.size, id);
           cur.status = 'active';
           cur.size = r.size;
           cur.checksum = r.md5;
@@ -357,7 +359,7 @@ export class ImageService {
           return cur;
         });
       } catch (e) {
-        // The record is gone or changed: the committed bytes belong to nobody.
+        // The record is gone or changed, or the quota was used meanwhile: the committed bytes belong to nobody.
         await store.delete(location).catch(() => {});
         if (e instanceof CatalogNotFound) throw new HttpError(410, `Image ${id} was deleted during upload`);
         throw e;

@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import http from 'node:http';
 import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { startTestDaemon, as, type TestDaemon } from '../helpers/daemon.js';
@@ -96,6 +97,30 @@ t('user_storage_quota: an unannounced upload crossing the quota mid-way fails cl
   assert.is(after.size, null);
   assert.not.ok(storeFiles(d).some((f) => f.includes(img.id)), 'no data left in the store');
   assert.is((await upload(d.url, img.id, randomBytes(3000), me)).status, 204, 'and the image can be uploaded again within the quota');
+});
+
+t('user_storage_quota: two uploads racing for the last bytes: both pass the first check, the later commit is refused', async ({ d }) => {
+  const me = as('sq3', 'member,reader');
+  const imgs = [await createImage(d.url, {}, me), await createImage(d.url, {}, me)];
+  // both bodies are half sent before either ends, so both start with the whole quota (3000) in view
+  const reqs = imgs.map((img) => {
+    const u = new URL(`${d.url}/v2/images/${img.id}/file`);
+    const req = http.request(u, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', ...me } });
+    const done = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => (res.resume(), res.on('end', () => resolve(res.statusCode!))));
+      req.on('error', reject);
+    });
+    req.write(randomBytes(1000));
+    return { req, done };
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  for (const { req } of reqs) req.end(randomBytes(1000));
+  const codes = (await Promise.all(reqs.map((r) => r.done))).sort();
+  assert.equal(codes, [204, 413]);
+  const states = await Promise.all(imgs.map(async (i) => (await request(`${d.url}/v2/images/${i.id}`, { headers: me })).json.status));
+  assert.equal([...states].sort(), ['active', 'queued']);
+  const loser = imgs[states.indexOf('queued')];
+  assert.not.ok(storeFiles(d).some((f) => f.includes(loser.id)), 'the refused copy is deleted');
 });
 
 t.run();
