@@ -5,6 +5,7 @@ import { PATCH_MEDIA_TYPE, parsePatch } from '../images/patch.js';
 import { HttpError, unsupportedMedia } from '../util/errors.js';
 import { readJson } from './body.js';
 import type { Env } from './env.js';
+import type { RequestContext } from '../auth/context.js';
 
 export interface ImagesApiOptions extends ViewOptions {
   importMethods: string[];
@@ -14,7 +15,8 @@ export interface ImagesApiOptions extends ViewOptions {
 /** Image metadata: create, list, show, update, delete, tags, deactivate/reactivate. */
 export function imagesApi(svc: ImageService, o: ImagesApiOptions) {
   const app = new Hono<Env>();
-  const view = (img: Parameters<typeof imageView>[0]) => imageView(img, o);
+  // property protections: each caller sees only the extra properties it may read
+  const view = (ctx: RequestContext, img: Parameters<typeof imageView>[0]) => imageView(svc.shown(ctx, img), o);
 
   app.post('/', async (c) => {
     const img = await svc.create(c.get('ctx'), await readJson(c));
@@ -22,14 +24,14 @@ export function imagesApi(svc: ImageService, o: ImagesApiOptions) {
     c.header('Location', `http://${host}/v2/images/${img.id}`);
     c.header('OpenStack-image-import-methods', o.importMethods.join(','));
     if (o.multiStore) c.header('OpenStack-image-store-ids', o.storeIds.join(','));
-    return c.json(view(img), 201);
+    return c.json(view(c.get('ctx'), img), 201);
   });
 
   app.get('/', (c) => {
     const url = new URL(c.req.url);
     const { images, next } = svc.list(c.get('ctx'), url.searchParams);
     const body: Record<string, unknown> = {
-      images: images.map(view),
+      images: images.map((img) => view(c.get('ctx'), img)),
       first: '/v2/images',
       schema: '/v2/schemas/images',
     };
@@ -41,7 +43,7 @@ export function imagesApi(svc: ImageService, o: ImagesApiOptions) {
     return c.json(body);
   });
 
-  app.get('/:id', (c) => c.json(view(svc.get(c.get('ctx'), c.req.param('id')))));
+  app.get('/:id', (c) => c.json(view(c.get('ctx'), svc.get(c.get('ctx'), c.req.param('id')))));
 
   app.patch('/:id', async (c) => {
     const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
@@ -51,7 +53,7 @@ export function imagesApi(svc: ImageService, o: ImagesApiOptions) {
       throw e;
     }
     const img = await svc.patch(c.get('ctx'), c.req.param('id'), parsePatch(await readJson(c)));
-    return c.json(view(img));
+    return c.json(view(c.get('ctx'), img));
   });
 
   app.delete('/:id', async (c) => {

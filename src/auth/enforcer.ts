@@ -206,6 +206,18 @@ export class Enforcer {
     return p.fn(creds, target);
   }
 
+  /**
+   * A rule that need not be one of Glance's registered policies (property protections in the `policies` format
+   * name rules of the operator's policy file, as Glance checks them with registered=False); undefined = denied.
+   */
+  checkRule(ctx: RequestContext, name: string, target: Target): boolean {
+    const p = this.policies.get(name);
+    if (!p) return false;
+    const creds = this.credsOf(ctx);
+    if (p.scopeTypes && !this.scopeOk(creds, name, p.scopeTypes)) return false;
+    return p.fn(creds, target);
+  }
+
   /** check(), or the 403 Glance answers: "You are not authorized to complete <action> action." */
   enforce(ctx: RequestContext, action: string, target: Target): void {
     if (!this.check(ctx, action, target)) throw forbidden(`You are not authorized to complete ${action} action.`);

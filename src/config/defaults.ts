@@ -13,6 +13,13 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
     bindPort: DEFAULT_OPTS.bind_port.default,
     imageSizeCap: DEFAULT_OPTS.image_size_cap.default,
     userStorageQuota: DEFAULT_OPTS.user_storage_quota.default,
+    quotas: {
+      properties: DEFAULT_OPTS.image_property_quota.default,
+      tags: DEFAULT_OPTS.image_tag_quota.default,
+      locations: DEFAULT_OPTS.image_location_quota.default,
+      storage: 0,
+    },
+    propertyProtection: { file: null, format: 'roles', rules: [] },
     showImageDirectUrl: DEFAULT_OPTS.show_image_direct_url.default,
     showMultipleLocations: DEFAULT_OPTS.show_multiple_locations.default,
     hashingAlgorithm: DEFAULT_OPTS.hashing_algorithm.default,

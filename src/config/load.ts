@@ -13,6 +13,9 @@ import { configArgs, readSources, type SourceOptions } from './sources.js';
 import { readStores } from './stores.js';
 import type { Config, ConfigProblem, LoadResult } from './types.js';
 import { warnUnknownOptions } from './unknown.js';
+import { loadProtections, type RuleFormat } from '../auth/property-protections.js';
+import { parseStorageQuota } from '../images/quota.js';
+import type { PropertyProtectionConfig } from './types.js';
 
 export function loadConfig(opts: SourceOptions): LoadResult {
   const problems: ConfigProblem[] = [];
@@ -47,6 +50,13 @@ export function loadConfig(opts: SourceOptions): LoadResult {
     bindPort: d.bind_port,
     imageSizeCap: d.image_size_cap,
     userStorageQuota: d.user_storage_quota,
+    quotas: {
+      properties: d.image_property_quota,
+      tags: d.image_tag_quota,
+      locations: d.image_location_quota,
+      storage: storageQuota(r, d.user_storage_quota),
+    },
+    propertyProtection: readProtections(r, d.property_protection_file, d.property_protection_rule_format as RuleFormat, sources),
     showImageDirectUrl: d.show_image_direct_url,
     showMultipleLocations: d.show_multiple_locations,
     hashingAlgorithm: d.hashing_algorithm,
@@ -85,6 +95,31 @@ function warnInlineComments(r: OptionReader, problems: ConfigProblem[], sections
       r.warn(section, name, `value "${v.value}" contains " #"; it is taken as part of the value`);
     }
   }
+}
+
+function storageQuota(r: OptionReader, v: string): number {
+  try {
+    return parseStorageQuota(v);
+  } catch (e) {
+    r.error('DEFAULT', 'user_storage_quota', (e as Error).message);
+    return 0;
+  }
+}
+
+/**
+ * property_protection_file: read and checked now, so a bad file stops the start (as glance-api) and
+ * check-config shows why. A relative path is found next to the config files, as oslo's find_file does.
+ */
+function readProtections(r: OptionReader, file: string, format: RuleFormat, sources: string[]): PropertyProtectionConfig {
+  if (file.trim() === '') return { file: null, format, rules: [] };
+  const base = sources.length ? path.dirname(sources[0]) : process.cwd();
+  const abs = path.resolve(base, file.trim());
+  const { rules, problems } = loadProtections(abs, format);
+  for (const p of problems) {
+    if (p.level === 'error') r.error('DEFAULT', 'property_protection_file', p.message);
+    else r.warn('DEFAULT', 'property_protection_file', p.message);
+  }
+  return { file: abs, format, rules };
 }
 
 /** The hard limit defaults to 1.5 × the soft one and may not be below it. */

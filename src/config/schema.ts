@@ -22,7 +22,13 @@ export const DEFAULT_OPTS = {
   bind_host: str('127.0.0.1'), // glance's default is 0.0.0.0; a per-node daemon should not listen everywhere unasked
   bind_port: int(9292, { min: 1, max: 65535 }),
   image_size_cap: int(1099511627776, { min: 1 }),
-  user_storage_quota: str('0'),
+  user_storage_quota: str('0'), // B/KB/MB/GB/TB as glance; validated in load.ts
+  // legacy per-image quotas; negative = unlimited, as glance
+  image_property_quota: int(128),
+  image_tag_quota: int(128),
+  image_location_quota: int(10),
+  property_protection_file: str(''),
+  property_protection_rule_format: str('roles', { choices: ['roles', 'policies'] }),
   show_image_direct_url: bool(false),
   show_multiple_locations: bool(false),
   hashing_algorithm: str('sha512'),
@@ -107,11 +113,11 @@ export const DEFAULT_IGNORED = new Set(
   disabled_notifications do_secure_hash enable_image_import enable_v1_api enable_v1_registry
   enable_v2_api enable_v2_registry executor_thread_pool_size fatal_deprecations
   http_keepalive http_retries image_cache_driver
-  image_cache_sqlite_db image_location_quota image_member_quota
-  image_property_quota image_tag_quota instance_format instance_uuid_format key_file
+  image_cache_sqlite_db image_member_quota
+  instance_format instance_uuid_format key_file
   limit_param_default location_strategy max_header_line max_request_id_length
-  metadata_encryption_key node_staging_uri owner_is_tenant pipe_handle property_protection_file
-  property_protection_rule_format public_endpoint publish_errors pydev_worker_debug_host
+  metadata_encryption_key node_staging_uri owner_is_tenant pipe_handle
+  public_endpoint publish_errors pydev_worker_debug_host
   pydev_worker_debug_port rate_limit_burst rate_limit_except_level rate_limit_interval scrub_pool_size
   scrub_time secure_proxy_ssl_header send_identity_headers subscribe_on tcp_keepidle transport_url
   use_dynamic_connections use_eventlog use_journal use_json use_keystone_limits use_pub_sub

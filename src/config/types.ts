@@ -1,6 +1,7 @@
 // Shapes of the effective configuration. Everything here is already validated
 // and defaulted; nothing downstream should need to look at raw INI text except
 // StoreConfig.options, which later store drivers read their own settings from.
+import type { ProtectionRule, RuleFormat } from '../auth/property-protections.js';
 
 export interface StoreConfig {
   /** Backend id ('fast'); in single-store mode the type name ('file'). */
@@ -132,8 +133,10 @@ export interface Config {
   bindPort: number;
   /** bytes */
   imageSizeCap: number;
-  /** kept raw; semantics not implemented */
+  /** as written (e.g. "10GB"); quotas.storage is its value in bytes */
   userStorageQuota: string;
+  quotas: QuotaConfig;
+  propertyProtection: PropertyProtectionConfig;
   showImageDirectUrl: boolean;
   showMultipleLocations: boolean;
   /** one of node's crypto.getHashes() */
@@ -153,6 +156,23 @@ export interface Config {
   /** files actually read, in order (absolute paths) */
   sources: string[];
   embeddedDefault: boolean;
+}
+
+/** Glance's legacy quotas: counts per image (negative = unlimited) and bytes per project (0 = unlimited). */
+export interface QuotaConfig {
+  properties: number;
+  tags: number;
+  locations: number;
+  /** user_storage_quota in bytes */
+  storage: number;
+}
+
+export interface PropertyProtectionConfig {
+  /** property_protection_file, absolute; null = no protections */
+  file: string | null;
+  format: RuleFormat;
+  /** the file's sections, already checked (see src/auth/property-protections.ts) */
+  rules: ProtectionRule[];
 }
 
 export interface ConfigProblem {

@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { Catalog } from '../catalog/catalog.js';
 import { storesFromConfig } from '../stores/registry.js';
 import { ImageService } from '../images/service.js';
+import { PropertyProtections } from '../auth/property-protections.js';
 import path from 'node:path';
 import { createApp } from '../api/app.js';
 import { Importer } from '../images/importer.js';
@@ -125,6 +126,13 @@ function startupFailure(what: string, e: unknown): StartupError {
   return new StartupError(`${what}: ${err.message ?? String(e)}${uid !== undefined ? ` (running as uid ${uid})` : ''}`);
 }
 
+/** property_protection_file; in the `policies` format its names are rules of the policy files. */
+function protections(config: Config, enforcer: Enforcer): PropertyProtections {
+  const p = new PropertyProtections(config.propertyProtection.rules, config.propertyProtection.format);
+  p.policyCheck = (ctx, rule) => enforcer.checkRule(ctx, rule, {});
+  return p;
+}
+
 async function open(config: Config, log: Logger, server: http.Server, w: Wiring): Promise<Daemon> {
   let catalog: Catalog;
   try {
@@ -145,8 +153,8 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     hashingAlgorithm: config.hashingAlgorithm,
     hashInWorkers: config.imaged.hashWorkers,
     multiStore: config.multiStore,
-    tagQuota: 128,
-    propertyQuota: 128,
+    quotas: config.quotas,
+    propertyProtections: config.propertyProtection.file ? protections(config, enforcer) : null,
     showMultipleLocations: config.showMultipleLocations,
   }, log, new ImagePolicy(enforcer, config.policy.enforceSecureRbac));
   let cache: ImageCache | null = null;
@@ -170,6 +178,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     hashingAlgorithm: config.hashingAlgorithm,
     hashInWorkers: config.imaged.hashWorkers,
     filter: config.importFilter,
+    quotas: config.quotas,
   }, log);
   svc.onDelete = (id) => importer.forget(id);
   // an edge keeps no images of its own (its file stores' datadirs need not even exist): nothing to repair

@@ -12,6 +12,8 @@ export { ClientAbortError } from './body.js';
 export interface IngestOptions {
   /** Bytes allowed at most (image_size_cap); more → 413. */
   maxBytes: number;
+  /** The error for passing maxBytes when a quota set it (given the bytes received so far); null: the size cap's. */
+  overLimit?: (received: number) => Error | null;
   /** Size the client announced (x-openstack-image-size); a different count → 400. */
   expectedSize: number | null;
   hashAlgo: string;
@@ -103,7 +105,7 @@ export async function ingest(body: Readable | BodySource, writer: StoreWriter, o
       if (failure) break;
       total += n;
       if (total > o.maxBytes) {
-        fail(tooLarge(`Image exceeds the size cap of ${o.maxBytes} bytes`));
+        fail(o.overLimit?.(total) ?? tooLarge(`Image exceeds the size cap of ${o.maxBytes} bytes`));
         break;
       }
       if (o.expectedSize !== null && total > o.expectedSize) {

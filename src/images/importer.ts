@@ -20,6 +20,7 @@ import { isoNow } from '../util/time.js';
 import { redactUrl } from '../util/redact.js';
 import type { ImageLocation, ImageRecord } from './record.js';
 import { checkUrl, fetchChecked } from './web-download.js';
+import { remainingStorage, type Quotas } from './quota.js';
 
 export const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image'] as const;
 type Method = (typeof IMPORT_METHODS)[number];
@@ -37,6 +38,7 @@ export interface ImporterOptions {
   hashingAlgorithm: string;
   hashInWorkers: boolean;
   filter: ImportFilterConfig;
+  quotas: Quotas;
 }
 
 /** Hashes of staged data, kept until the import consumes it. */
@@ -180,6 +182,9 @@ export class Importer {
       for (const t of targets) {
         const store = this.stores.get(t)!;
         try {
+          // Glance's quota layer on each set_data: the bytes must fit beside the owner's other images (this one's
+          // own copies are not counted); image_location_quota is not checked there, only on PATCH of locations.
+          remainingStorage(this.o.quotas, () => this.catalog.all(), img.owner, expected!.size, id);
           const { loc, virtualSize } = await this.copyInto(store, id, method === 'copy-image' ? img : null, expected!, img.os_hash_algo ?? this.o.hashingAlgorithm, inspect);
           done.push(loc);
           await this.progress(id, task, (cur) => {

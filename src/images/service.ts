@@ -8,6 +8,7 @@ import { CatalogNotFound } from '../catalog/catalog.js';
 import type { RequestContext } from '../auth/context.js';
 import { canSee, inListing } from '../auth/policy.js';
 import type { ImagePolicy } from '../auth/image-policy.js';
+import { protectedPatch, type PropertyProtections } from '../auth/property-protections.js';
 import type { StoreRegistry } from '../stores/registry.js';
 import { DataNotFoundError, StorageFullError, type Store, type StoreReader } from '../stores/types.js';
 import { ClientAbortError, ingest } from '../data/ingest.js';
@@ -21,14 +22,16 @@ import { applyOp, type PatchOp } from './patch.js';
 import { parseListQuery, sortImages } from './query.js';
 import { BASE_FIELDS, type ImageRecord, type Visibility } from './record.js';
 import { TAG_MAX, checkSettable, validateAttribute } from './validate.js';
+import { LOCATION, checkLocationQuota, checkPropertyQuota, checkTagQuota, remainingStorage, storageQuotaFull, type Quotas } from './quota.js';
 
 export interface ServiceOptions {
   imageSizeCap: number;
   hashingAlgorithm: string;
   hashInWorkers: boolean;
   multiStore: boolean;
-  tagQuota: number;
-  propertyQuota: number;
+  quotas: Quotas;
+  /** property_protection_file's rules; null = no protections */
+  propertyProtections: PropertyProtections | null;
   showMultipleLocations: boolean;
 }
 
@@ -102,17 +105,22 @@ export class ImageService {
       else img.properties[k] = v;
     }
     img.tags = [...new Set(img.tags)];
-    this.checkQuotas(img);
+    this.o.propertyProtections?.checkCreate(ctx, img.properties);
+    this.checkQuotas(img, null);
     if (!(await this.catalog.insert(img))) throw conflict(`Image ID ${img.id} already exists!`); // Glance's words, deleted ids included
     return img;
   }
 
-  private checkQuotas(img: ImageRecord) {
-    if (img.tags.length > this.o.tagQuota) {
-      throw tooLarge(`Maximum number of tags exceeded: attempted ${img.tags.length}, maximum ${this.o.tagQuota}`);
-    }
-    const n = Object.keys(img.properties).length;
-    if (n > this.o.propertyQuota) throw tooLarge(`Maximum number of properties exceeded: attempted ${n}, maximum ${this.o.propertyQuota}`);
+  /** Glance counts properties only when some are added, so an image over the quota can still lose some. */
+  private checkQuotas(img: ImageRecord, before: ImageRecord | null) {
+    checkTagQuota(this.o.quotas, img.tags);
+    if (!before || Object.keys(img.properties).some((k) => !(k in before.properties))) checkPropertyQuota(this.o.quotas, img.properties);
+  }
+
+  /** The image as this caller may read it: properties hidden by property protections left out. */
+  shown(ctx: RequestContext, img: ImageRecord): ImageRecord {
+    const p = this.o.propertyProtections;
+    return p ? { ...img, properties: p.readable(ctx, img.properties) } : img;
   }
 
   list(ctx: RequestContext, q: URLSearchParams): { images: ImageRecord[]; next: string | null } {
@@ -151,17 +159,21 @@ export class ImageService {
       }
     }
     return this.catalog.update(id, (img) => {
-      const flat: Record<string, unknown> = { ...img.properties };
+      const guard = protectedPatch(this.o.propertyProtections, ctx, img.properties);
+      const flat: Record<string, unknown> = guard.visible;
       for (const k of WRITABLE_BASE) flat[k] = img[k];
-      for (const op of ops) applyOp(flat, isBase, op);
+      for (const op of ops) {
+        guard.check(op, flat);
+        applyOp(flat, isBase, op);
+      }
       for (const k of WRITABLE_BASE) {
         (img as any)[k] = flat[k];
         delete flat[k];
       }
-      img.properties = flat;
+      img.properties = guard.result(flat);
       img.tags = [...new Set(img.tags)];
       for (const t of img.tags) if (t.length > TAG_MAX) throw badRequest(`Tag is too long: at most ${TAG_MAX} characters`);
-      this.checkQuotas(img);
+      this.checkQuotas(img, before);
       img.updated_at = isoNow();
       return img;
     });
@@ -181,6 +193,7 @@ export class ImageService {
       throw badRequest('Only a single "add" of one location (path /locations/-) is supported');
     }
     if (img.status !== 'queued') throw conflict(`Locations can be added only to a queued image; image ${img.id} is ${img.status}`);
+    checkLocationQuota(this.o.quotas, img.locations.length + 1);
     const v = ops[0].value as Record<string, unknown> | null;
     if (typeof v !== 'object' || v === null || typeof v.url !== 'string') throw badRequest('A location needs a "url" string and a "metadata" object');
     if (v.metadata !== undefined && (typeof v.metadata !== 'object' || v.metadata === null)) throw badRequest('Location "metadata" must be an object');
@@ -199,6 +212,7 @@ export class ImageService {
       if (e instanceof DataNotFoundError) throw badRequest(`Invalid location ${url}: ${e.message}`);
       throw unavailable(`Store ${store.info.id} cannot open ${url}: ${(e as Error).message}`);
     }
+    remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, size, undefined, LOCATION);
     const vd = (v.validation_data ?? {}) as Record<string, unknown>;
     for (const k of ['checksum', 'os_hash_algo', 'os_hash_value']) {
       if (vd[k] !== undefined && typeof vd[k] !== 'string') throw badRequest(`validation_data.${k} must be a string`);
@@ -241,7 +255,11 @@ export class ImageService {
       if (add) {
         if (img.tags.includes(tag)) return img;
         img.tags.push(tag);
-        this.checkQuotas(img);
+        try {
+          checkTagQuota(this.o.quotas, img.tags);
+        } catch (e) {
+          throw tooLarge(`Image tag limit exceeded for image ${id}: ${(e as Error).message}:`); // sic, Glance's trailing colon
+        }
       } else {
         if (!img.tags.includes(tag)) throw notFound(`Tag ${tag} not found on image ${id}`);
         img.tags = img.tags.filter((t) => t !== tag);
@@ -297,6 +315,8 @@ export class ImageService {
     if (announced !== null && announced > this.o.imageSizeCap) {
       throw tooLarge(`Image exceeds the size cap: ${announced} bytes announced, image_size_cap is ${this.o.imageSizeCap}`);
     }
+    // user_storage_quota: the caller's project's stored bytes plus this upload (Glance's check_quota)
+    const quotaLeft = remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, announced, id);
     const free = await store.freeBytes();
     if (announced !== null && free !== null && announced > free) {
       throw tooLarge(`Image storage media is full: store ${store.info.id} has ${free} bytes free, ${announced} needed`);
@@ -317,7 +337,8 @@ export class ImageService {
     });
     try {
       const r = await ingest(socketBody(req) ?? req, writer, {
-        maxBytes: Math.min(this.o.imageSizeCap, free ?? Infinity),
+        maxBytes: Math.min(this.o.imageSizeCap, free ?? Infinity, quotaLeft ?? Infinity),
+        overLimit: (n) => (quotaLeft !== null && n > quotaLeft && quotaLeft < Math.min(this.o.imageSizeCap, free ?? Infinity) ? storageQuotaFull(n, quotaLeft) : null),
         expectedSize: announced,
         hashAlgo: this.o.hashingAlgorithm,
         hashInWorkers: this.o.hashInWorkers && (announced === null || announced > INLINE_HASH_MAX),
@@ -329,6 +350,8 @@ export class ImageService {
       try {
         await this.catalog.update(id, (cur) => {
           if (cur.status !== 'saving') throw new HttpError(409, `Image ${id} changed state to ${cur.status} during upload`);
+          // again now the size is known: concurrent uploads of one project may have used the quota meanwhile (as Glance)
+          remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, r.size, id);
           cur.status = 'active';
           cur.size = r.size;
           cur.checksum = r.md5;
@@ -341,7 +364,7 @@ export class ImageService {
           return cur;
         });
       } catch (e) {
-        // The record is gone or changed: the committed bytes belong to nobody.
+        // The record is gone or changed, or the quota was used meanwhile: the committed bytes belong to nobody.
         await store.delete(location).catch(() => {});
         if (e instanceof CatalogNotFound) throw new HttpError(410, `Image ${id} was deleted during upload`);
         throw e;
