@@ -13,6 +13,7 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
     bindPort: DEFAULT_OPTS.bind_port.default,
     imageSizeCap: DEFAULT_OPTS.image_size_cap.default,
     userStorageQuota: DEFAULT_OPTS.user_storage_quota.default,
+    imageMemberQuota: DEFAULT_OPTS.image_member_quota.default,
     showImageDirectUrl: DEFAULT_OPTS.show_image_direct_url.default,
     showMultipleLocations: DEFAULT_OPTS.show_multiple_locations.default,
     hashingAlgorithm: DEFAULT_OPTS.hashing_algorithm.default,

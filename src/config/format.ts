@@ -64,6 +64,7 @@ export function formatEffectiveConfig(config: Config): string {
     ['bind_port', d.bindPort],
     ['image_size_cap', d.imageSizeCap],
     ['user_storage_quota', d.userStorageQuota],
+    ['image_member_quota', d.imageMemberQuota],
     ['show_image_direct_url', d.showImageDirectUrl],
     ['show_multiple_locations', d.showMultipleLocations],
     ['hashing_algorithm', d.hashingAlgorithm],

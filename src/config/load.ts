@@ -44,6 +44,7 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
     bindPort: d.bind_port,
     imageSizeCap: d.image_size_cap,
     userStorageQuota: d.user_storage_quota,
+    imageMemberQuota: d.image_member_quota,
     showImageDirectUrl: d.show_image_direct_url,
     showMultipleLocations: d.show_multiple_locations,
     hashingAlgorithm: d.hashing_algorithm,

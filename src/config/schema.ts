@@ -23,6 +23,7 @@ export const DEFAULT_OPTS = {
   bind_port: int(9292, { min: 1, max: 65535 }),
   image_size_cap: int(1099511627776, { min: 1 }),
   user_storage_quota: str('0'),
+  image_member_quota: int(128), // members per image; negative = unlimited, as Glance
   show_image_direct_url: bool(false),
   show_multiple_locations: bool(false),
   hashing_algorithm: str('sha512'),
@@ -95,7 +96,7 @@ export const DEFAULT_IGNORED = new Set(
   disabled_notifications do_secure_hash enable_image_import enable_v1_api enable_v1_registry
   enable_v2_api enable_v2_registry enforce_secure_rbac executor_thread_pool_size fatal_deprecations
   http_keepalive http_retries image_cache_driver
-  image_cache_sqlite_db image_location_quota image_member_quota
+  image_cache_sqlite_db image_location_quota
   image_property_quota image_tag_quota instance_format instance_uuid_format key_file
   limit_param_default location_strategy max_header_line max_request_id_length
   metadata_encryption_key node_staging_uri owner_is_tenant pipe_handle property_protection_file

@@ -132,6 +132,8 @@ export interface Config {
   imageSizeCap: number;
   /** kept raw; semantics not implemented */
   userStorageQuota: string;
+  /** [DEFAULT] image_member_quota: members per image, negative = unlimited */
+  imageMemberQuota: number;
   showImageDirectUrl: boolean;
   showMultipleLocations: boolean;
   /** one of node's crypto.getHashes() */

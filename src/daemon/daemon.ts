@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { Catalog } from '../catalog/catalog.js';
 import { storesFromConfig } from '../stores/registry.js';
 import { ImageService } from '../images/service.js';
+import { MemberService } from '../images/members.js';
 import path from 'node:path';
 import { createApp } from '../api/app.js';
 import { Importer } from '../images/importer.js';
@@ -87,6 +88,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     showMultipleLocations: config.showMultipleLocations,
     importMethods: upstream ? [] : importer.methods,
     importer: upstream ? null : importer,
+    members: new MemberService(catalog, svc, { memberQuota: config.imageMemberQuota }),
     sendfile: config.imaged.sendfile,
     isReady: () => ready,
     log,

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogNotFound } from '../catalog/catalog.js';
 import type { RequestContext } from '../auth/context.js';
-import { canModify, canSee, inListing } from '../auth/policy.js';
+import { canModify, canSee, inListing, type CallerMembership } from '../auth/policy.js';
 import type { StoreRegistry } from '../stores/registry.js';
 import { DataNotFoundError, StorageFullError, type Store, type StoreReader } from '../stores/types.js';
 import { ClientAbortError, ingest } from '../data/ingest.js';
@@ -51,9 +51,21 @@ export class ImageService {
 
   /** The image if the caller may see it; 404 otherwise (never 403, so ids don't leak). */
   get(ctx: RequestContext, id: string): ImageRecord {
-    const img = isUuid(id) ? this.catalog.get(id) : undefined;
-    if (!img || !canSee(ctx, img)) throw notFound(`No image found with ID ${id}`);
+    const img = this.find(ctx, id);
+    if (!img) throw notFound(`No image found with ID ${id}`);
     return img;
+  }
+
+  /** The image if it exists and the caller may see it. */
+  find(ctx: RequestContext, id: string): ImageRecord | undefined {
+    const img = isUuid(id) ? this.catalog.get(id) : undefined;
+    return img && canSee(ctx, img, this.membershipOf(ctx)) ? img : undefined;
+  }
+
+  /** The caller's membership of one image, read when a rule asks for it. */
+  private membershipOf(ctx: RequestContext): CallerMembership {
+    const project = ctx.projectId;
+    return (img) => (project === null ? null : this.catalog.member(img.id, project)?.status ?? null);
   }
 
   /** The image if the caller may change it: 404 when unseen, 403 when not theirs. */
@@ -118,8 +130,11 @@ export class ImageService {
 
   list(ctx: RequestContext, q: URLSearchParams): { images: ImageRecord[]; next: string | null } {
     const query = parseListQuery(q);
+    // One range read of what is shared with the caller's project (with the asked member_status), not one per image.
+    const shared = ctx.projectId === null || ctx.isAdmin ? new Map() : this.catalog.sharedWith(ctx.projectId, query.memberStatus === 'all' ? null : query.memberStatus);
+    const membership: CallerMembership = (img) => shared.get(img.id) ?? null;
     let imgs = this.catalog.all().filter((img) => {
-      if (!inListing(ctx, img, query.visibility)) return false;
+      if (!inListing(ctx, img, query, membership)) return false;
       if (query.osHidden === null ? img.os_hidden : img.os_hidden !== query.osHidden) return false;
       return query.filters.every((f) => f(img));
     });
