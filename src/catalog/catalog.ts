@@ -109,12 +109,6 @@ export class Catalog {
     return out;
   }
 
-  /** Does the image have any member? */
-  hasMembers(imageId: string): boolean {
-    for (const { key } of this.members.getRange({ start: [imageId], limit: 1 })) return key[0] === imageId;
-    return false;
-  }
-
   /**
    * Adds a member in one transaction with its checks: `check` sees the image, its member count and any existing
    * membership of `m.member_id`, and throws to refuse (quota, duplicate). The image must still exist.
