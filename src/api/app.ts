@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { noauthContext, type NoauthSettings } from '../auth/context.js';
 import type { ImageService } from '../images/service.js';
+import type { MemberService } from '../images/members.js';
 import type { StoreRegistry } from '../stores/registry.js';
 import { imageSchema, imagesSchema, memberSchema, membersSchema } from '../images/schema.js';
 import { HttpError, renderError } from '../util/errors.js';
@@ -14,6 +15,7 @@ import type { ImageCache } from '../cache/cache.js';
 import { edgeRoutes, type EdgeOptions } from '../edge/edge.js';
 import type { Env } from './env.js';
 import { imagesApi } from './images.js';
+import { membersApi } from './members.js';
 import { infoApi } from './info.js';
 import { versionsDocument } from './versions.js';
 
@@ -28,6 +30,7 @@ export interface AppOptions {
   log: Logger;
   cache: ImageCache | null;
   importer: Importer | null;
+  members: MemberService;
   /** Edge mode: everything but the cache API and image data goes to the upstream. */
   edge?: Omit<EdgeOptions, 'cache' | 'stores' | 'sendfile' | 'log'>;
 }
@@ -98,6 +101,7 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
   const storeIds = stores.all().map((s) => s.info.id);
   app.route('/v2/images', dataApi(svc, { sendfile: o.sendfile, log: o.log, cache: o.cache }));
   if (o.importer) app.route('/v2/images', importApi(svc, o.importer));
+  app.route('/v2/images', membersApi(o.members));
   app.route('/v2/images', imagesApi(svc, {
     showDirectUrl: o.showDirectUrl, showMultipleLocations: o.showMultipleLocations, multiStore: o.multiStore,
     importMethods: o.importMethods, storeIds,

@@ -39,7 +39,11 @@ export interface NoauthSettings {
 
 type HeaderGetter = (name: string) => string | undefined;
 
-/** noauth: a fixed identity, or the X-Project-Id/X-User-Id/X-Roles headers when trusted (tests, behind a proxy). */
+/**
+ * noauth: a fixed identity, or the X-Project-Id/X-User-Id/X-Roles headers when trusted (tests, behind a proxy).
+ * Trusted headers carry the roles: a request without X-Roles has none (not the configured admin default), so
+ * leaving a header out never grants more than sending it.
+ */
 export function noauthContext(s: NoauthSettings, header: HeaderGetter, requestId: string): RequestContext {
   let projectId: string | null = s.project || null;
   let userId: string | null = s.user || null;
@@ -47,8 +51,7 @@ export function noauthContext(s: NoauthSettings, header: HeaderGetter, requestId
   if (s.trustHeaders) {
     projectId = header('x-project-id') ?? header('x-tenant-id') ?? projectId;
     userId = header('x-user-id') ?? userId;
-    const r = header('x-roles');
-    if (r !== undefined) roles = r.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+    roles = (header('x-roles') ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
   }
   return { projectId, userId, roles, isAdmin: roles.includes('admin'), requestId };
 }

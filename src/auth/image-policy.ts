@@ -1,5 +1,6 @@
 import type { RequestContext } from './context.js';
 import type { Enforcer } from './enforcer.js';
+import { memberRefusal, type MemberAction } from './policy.js';
 import { imageTarget, newImageTarget, projectTarget } from './targets.js';
 import type { ImageRecord } from '../images/record.js';
 import { forbidden, HttpError } from '../util/errors.js';
@@ -54,6 +55,18 @@ export class ImagePolicy {
     if (name === 'owner' && !ctx.isAdmin) throw forbidden("Owner can't be updated by non admin.");
     if (name === 'visibility') this.visibility(ctx, imageTarget(img, ctx), value);
     this.image(ctx, img, 'modify_image', 'You do not own this image');
+  }
+
+  /** Glance's MemberAPIPolicy: get_image on the image first (404), then the member rule (403). */
+  member(ctx: RequestContext, img: ImageRecord, action: string): void {
+    const target = imageTarget(img, ctx);
+    this.enforcer.enforceImage(ctx, 'get_image', target);
+    this.enforcer.enforce(ctx, action, target);
+  }
+
+  /** Why members of this image may not be touched so (only shared images have them; legacy ownership), or null. */
+  memberRefusal(ctx: RequestContext, img: ImageRecord, action: MemberAction): string | null {
+    return memberRefusal(ctx, img, action, this.secureRbac);
   }
 
   /** publicize_image / communitize_image: a plain 403 (Glance does not hide the image here). */

@@ -20,6 +20,7 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
       storage: 0,
     },
     propertyProtection: { file: null, format: 'roles', rules: [] },
+    imageMemberQuota: DEFAULT_OPTS.image_member_quota.default,
     showImageDirectUrl: DEFAULT_OPTS.show_image_direct_url.default,
     showMultipleLocations: DEFAULT_OPTS.show_multiple_locations.default,
     hashingAlgorithm: DEFAULT_OPTS.hashing_algorithm.default,

@@ -70,6 +70,7 @@ export function formatEffectiveConfig(config: Config): string {
     ['image_location_quota', d.quotas.locations],
     ['property_protection_file', d.propertyProtection.file ?? ''],
     ['property_protection_rule_format', d.propertyProtection.format],
+    ['image_member_quota', d.imageMemberQuota],
     ['show_image_direct_url', d.showImageDirectUrl],
     ['show_multiple_locations', d.showMultipleLocations],
     ['hashing_algorithm', d.hashingAlgorithm],

@@ -57,6 +57,7 @@ export function loadConfig(opts: SourceOptions): LoadResult {
       storage: storageQuota(r, d.user_storage_quota),
     },
     propertyProtection: readProtections(r, d.property_protection_file, d.property_protection_rule_format as RuleFormat, sources),
+    imageMemberQuota: d.image_member_quota,
     showImageDirectUrl: d.show_image_direct_url,
     showMultipleLocations: d.show_multiple_locations,
     hashingAlgorithm: d.hashing_algorithm,

@@ -29,6 +29,7 @@ export const DEFAULT_OPTS = {
   image_location_quota: int(10),
   property_protection_file: str(''),
   property_protection_rule_format: str('roles', { choices: ['roles', 'policies'] }),
+  image_member_quota: int(128), // members per image; negative = unlimited, as Glance
   show_image_direct_url: bool(false),
   show_multiple_locations: bool(false),
   hashing_algorithm: str('sha512'),
@@ -113,8 +114,7 @@ export const DEFAULT_IGNORED = new Set(
   disabled_notifications do_secure_hash enable_image_import enable_v1_api enable_v1_registry
   enable_v2_api enable_v2_registry executor_thread_pool_size fatal_deprecations
   http_keepalive http_retries image_cache_driver
-  image_cache_sqlite_db image_member_quota
-  instance_format instance_uuid_format key_file
+  image_cache_sqlite_db instance_format instance_uuid_format key_file
   limit_param_default location_strategy max_header_line max_request_id_length
   metadata_encryption_key node_staging_uri owner_is_tenant pipe_handle
   public_endpoint publish_errors pydev_worker_debug_host

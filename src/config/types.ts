@@ -137,6 +137,8 @@ export interface Config {
   userStorageQuota: string;
   quotas: QuotaConfig;
   propertyProtection: PropertyProtectionConfig;
+  /** [DEFAULT] image_member_quota: members per image, negative = unlimited */
+  imageMemberQuota: number;
   showImageDirectUrl: boolean;
   showMultipleLocations: boolean;
   /** one of node's crypto.getHashes() */

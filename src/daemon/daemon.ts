@@ -6,6 +6,7 @@ import { Catalog } from '../catalog/catalog.js';
 import { storesFromConfig } from '../stores/registry.js';
 import { ImageService } from '../images/service.js';
 import { PropertyProtections } from '../auth/property-protections.js';
+import { MemberService } from '../images/members.js';
 import path from 'node:path';
 import { createApp } from '../api/app.js';
 import { Importer } from '../images/importer.js';
@@ -217,6 +218,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     showMultipleLocations: config.showMultipleLocations,
     importMethods: upstream ? [] : importer.methods,
     importer: upstream ? null : importer,
+    members: new MemberService(catalog, svc, { memberQuota: config.imageMemberQuota }),
     sendfile: config.imaged.sendfile,
     isReady: () => ready,
     log,

@@ -1,6 +1,7 @@
 import type { ImageRecord } from './record.js';
 import { badRequest } from '../util/errors.js';
 import { VISIBILITIES } from './schema.js';
+import { MEMBER_STATUSES, type MemberStatus } from './member.js';
 
 // Glance's list filters, sort keys and paging for GET /v2/images.
 
@@ -12,6 +13,7 @@ export const MAX_LIMIT = 1000;
 export interface ListQuery {
   filters: Array<(img: ImageRecord) => boolean>;
   visibility: string | null; // explicit visibility filter, or null for the default listing
+  memberStatus: MemberStatus | 'all'; // which memberships list a shared image (Glance's default: accepted)
   osHidden: boolean | null;
   sort: Array<{ key: string; dir: 'asc' | 'desc' }>;
   limit: number;
@@ -65,6 +67,7 @@ function timeFilter(name: 'created_at' | 'updated_at', raw: string): (img: Image
 export function parseListQuery(q: URLSearchParams): ListQuery {
   const filters: ListQuery['filters'] = [];
   let visibility: string | null = null;
+  let memberStatus: ListQuery['memberStatus'] = 'accepted';
   let osHidden: boolean | null = null;
   let limit = DEFAULT_LIMIT;
   let marker: string | null = null;
@@ -98,8 +101,9 @@ export function parseListQuery(q: URLSearchParams): ListQuery {
       }
       case 'os_hidden': osHidden = parseBool('os_hidden', v); break;
       case 'member_status': {
-        if (!['pending', 'accepted', 'rejected', 'all'].includes(v)) throw badRequest(`Invalid status value: ${v}`);
-        break; // no image members yet: every listed image is the caller's own, public or community
+        if (v !== 'all' && !(MEMBER_STATUSES as readonly string[]).includes(v)) throw badRequest(`Invalid status: ${v}`);
+        memberStatus = v as ListQuery['memberStatus'];
+        break;
       }
       case 'status': {
         // Glance does not validate it: an unknown status simply matches no image.
@@ -141,7 +145,7 @@ export function parseListQuery(q: URLSearchParams): ListQuery {
   // Glance always breaks ties by created_at then id, so paging is stable.
   if (!sort.some((s) => s.key === 'created_at')) sort.push({ key: 'created_at', dir: 'desc' });
   if (!sort.some((s) => s.key === 'id')) sort.push({ key: 'id', dir: 'desc' });
-  return { filters, visibility, osHidden, sort, limit, marker };
+  return { filters, visibility, memberStatus, osHidden, sort, limit, marker };
 }
 
 function cmp(a: unknown, b: unknown): number {

@@ -96,7 +96,7 @@ const memberProperties = {
   created_at: { type: 'string', description: 'Date and time of image member creation' },
   updated_at: { type: 'string', description: 'Date and time of last modification of image member' },
   status: { type: 'string', description: 'The status of this image member', enum: ['pending', 'accepted', 'rejected'] },
-  schema: { type: 'string', readOnly: true, description: 'An image member schema url' },
+  schema: { readOnly: true, type: 'string' }, // no description in Glance 25
 };
 
 export const memberSchema = { name: 'member', properties: memberProperties };

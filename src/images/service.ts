@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogNotFound } from '../catalog/catalog.js';
 import type { RequestContext } from '../auth/context.js';
-import { canSee, inListing } from '../auth/policy.js';
+import { canSee, inListing, type CallerMembership } from '../auth/policy.js';
 import type { ImagePolicy } from '../auth/image-policy.js';
 import { protectedPatch, type PropertyProtections } from '../auth/property-protections.js';
 import type { StoreRegistry } from '../stores/registry.js';
@@ -59,13 +59,25 @@ export class ImageService {
     return this.authorized(ctx, id, 'get_image');
   }
 
+  /** The image if it exists and the caller may see it (Glance's database layer; no policy rule yet). */
+  find(ctx: RequestContext, id: string): ImageRecord | undefined {
+    const img = isUuid(id) ? this.catalog.get(id) : undefined;
+    return img && canSee(ctx, img, this.membershipOf(ctx)) ? img : undefined;
+  }
+
+  /** The caller's membership of one image, read when a rule asks for it. */
+  private membershipOf(ctx: RequestContext): CallerMembership {
+    const project = ctx.projectId;
+    return (img) => (project === null ? null : this.catalog.member(img.id, project)?.status ?? null);
+  }
+
   /**
    * Glance's database-layer lookup: the image if it is visible to the caller at all, before any policy rule
    * (actions that check something else first, e.g. a PATCH of owner or a download of a deactivated image).
    */
   private visible(ctx: RequestContext, id: string): ImageRecord {
-    const img = isUuid(id) ? this.catalog.get(id) : undefined;
-    if (!img || !canSee(ctx, img)) throw notFound(`No image found with ID ${id}`);
+    const img = this.find(ctx, id);
+    if (!img) throw notFound(`No image found with ID ${id}`);
     return img;
   }
 
@@ -126,8 +138,11 @@ export class ImageService {
   list(ctx: RequestContext, q: URLSearchParams): { images: ImageRecord[]; next: string | null } {
     const query = parseListQuery(q);
     this.policy.list(ctx);
+    // One range read of what is shared with the caller's project (with the asked member_status), not one per image.
+    const shared = ctx.projectId === null || ctx.isAdmin ? new Map() : this.catalog.sharedWith(ctx.projectId, query.memberStatus === 'all' ? null : query.memberStatus);
+    const membership: CallerMembership = (img) => shared.get(img.id) ?? null;
     let imgs = this.catalog.all().filter((img) => {
-      if (!inListing(ctx, img, query.visibility) || !this.policy.allows(ctx, img, 'get_image')) return false;
+      if (!inListing(ctx, img, query, membership) || !this.policy.allows(ctx, img, 'get_image')) return false;
       if (query.osHidden === null ? img.os_hidden : img.os_hidden !== query.osHidden) return false;
       return query.filters.every((f) => f(img));
     });

@@ -116,6 +116,13 @@ t('public visibility is admin-only; owner of another project is refused', async 
   assert.is(ok.status, 201);
 });
 
+t('trusted headers: leaving X-Roles out gives no roles, never the noauth default admin', async ({ d }) => {
+  const none = await request(`${d.url}/v2/images`, { method: 'POST', headers: jsonHeaders(), body: JSON.stringify({ visibility: 'public' }) });
+  assert.is(none.status, 403);
+  const noRoles = await request(`${d.url}/v2/images`, { method: 'POST', headers: jsonHeaders({ 'X-Project-Id': 'p1' }), body: JSON.stringify({ visibility: 'public' }) });
+  assert.is(noRoles.status, 403);
+});
+
 t('an id chosen in upper case is kept as given (as Glance stores it) and finds its image', async ({ d }) => {
   const id = randomUUID().toUpperCase();
   const c = await request(`${d.url}/v2/images`, { method: 'POST', headers: jsonHeaders(), body: JSON.stringify({ id }) });

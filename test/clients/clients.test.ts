@@ -84,6 +84,23 @@ t('glance image-create/-list/-show/-download/-tag-update/-deactivate, several co
   assert.is((await request(`${ctx.d.url}/v2/images/${id}`)).status, 404);
 });
 
+t('sharing: glance member-create/-update/-list/-delete, openstack image member list', async (ctx) => {
+  // (openstack image add project looks the project up in Keystone, which a noauth site has not.)
+  const created = JSON.parse(await osc(ctx, 'image', 'create', '--shared', '--disk-format', 'raw', '--container-format', 'bare', '-f', 'json', 'shared-image'));
+  const id = created.id;
+  await glance(ctx, 'member-create', id, 'project-b');
+  await glance(ctx, 'member-create', id, 'project-c');
+  // the noauth identity is an admin, who may set any member's status (as in Glance)
+  await glance(ctx, 'member-update', id, 'project-c', 'accepted');
+  const table = await glance(ctx, 'member-list', '--image-id', id);
+  assert.match(table, /project-b\s*\|\s*pending/);
+  assert.match(table, /project-c\s*\|\s*accepted/);
+  await glance(ctx, 'member-delete', id, 'project-c');
+  const listed = JSON.parse(await osc(ctx, 'image', 'member', 'list', '-f', 'json', id));
+  assert.equal(listed.map((m: any) => [m['Member ID'], m.Status]), [['project-b', 'pending']]);
+  await osc(ctx, 'image', 'delete', id);
+});
+
 t('openstacksdk with auth_type none: create, list, download, delete', async (ctx) => {
   const script = `
 import hashlib, json, sys, openstack

@@ -160,6 +160,7 @@ test('no files at all: glance defaults, imaged state dir', () => {
   assert.is(c.bindPort, 9292);
   assert.is(c.imageSizeCap, 1099511627776);
   assert.is(c.userStorageQuota, '0');
+  assert.is(c.imageMemberQuota, 128);
   assert.is(c.hashingAlgorithm, 'sha512');
   assert.is(c.stores[0].datadir, '/var/lib/glance/images');
   assert.is(c.imaged.stateDir, '/var/lib/imaged');
@@ -202,6 +203,10 @@ test('ints: range checks, empty means default', () => {
   assert.match(find(loadText('[DEFAULT]\nbind_port = 9292.5\n'), 'DEFAULT.bind_port')!.message, 'expected an integer');
   assert.is(loadText('[DEFAULT]\nbind_port =\n').config!.bindPort, 9292);
   assert.is(loadText('[DEFAULT]\nbind_port = 08080\n').config!.bindPort, 8080);
+  // image_member_quota: Glance's IntOpt, negative = unlimited; read, not ignored
+  assert.is(loadText('[DEFAULT]\nimage_member_quota = -1\n').config!.imageMemberQuota, -1);
+  assert.is(loadText('[DEFAULT]\nimage_member_quota = 5\n').config!.imageMemberQuota, 5);
+  assert.equal(options(errors(loadText('[DEFAULT]\nimage_member_quota = many\n'))), ['DEFAULT.image_member_quota']);
 });
 
 test('lists: brackets optional, items trimmed and unquoted', () => {

@@ -47,7 +47,7 @@ t('metadata and uploads are forwarded with the caller headers; versions point at
   assert.is(onUp.json.owner, 'p1');
   const data = randomBytes(2 << 20);
   assert.is((await upload(edge.url, img.id, data, as('p1'))).status, 204);
-  assert.is((await request(`${up.url}/v2/images/${img.id}`)).json.checksum, md5(data));
+  assert.is((await request(`${up.url}/v2/images/${img.id}`, { headers: as('p1') })).json.checksum, md5(data));
   const list = await request(`${edge.url}/v2/images?name=via-edge`, { headers: as('p1') });
   assert.is(list.json.images.length, 1);
   const v = await request(`${edge.url}/versions`);
