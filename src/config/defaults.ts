@@ -51,6 +51,7 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
       upstreamGracePeriod: IMAGED_OPTS.upstream_grace_period.default,
       upstreamTimeout: IMAGED_OPTS.upstream_timeout.default,
     },
+    keystone: null,
     cache: {
       dir: null,
       maxSize: DEFAULT_OPTS.image_cache_max_size.default,

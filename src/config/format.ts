@@ -110,5 +110,31 @@ export function formatEffectiveConfig(config: Config): string {
     ['cache_hard_max_size', d.cache.hardMaxSize],
   ]);
 
-  return [head, defaults, ...storeSections, imaged].join('\n\n') + '\n';
+  const k = d.keystone;
+  const keystone = k
+    ? [
+        section('keystone_authtoken', [
+          ['www_authenticate_uri', k.wwwAuthenticateUri],
+          ['auth_url', k.authUrl],
+          ['auth_type', 'password'],
+          ...([
+            ['username', k.username], ['user_id', k.userId], ['password', k.password],
+            ['user_domain_name', k.userDomainName], ['user_domain_id', k.userDomainId],
+            ['project_name', k.projectName], ['project_id', k.projectId],
+            ['project_domain_name', k.projectDomainName], ['project_domain_id', k.projectDomainId],
+            ['region_name', k.regionName],
+          ] as Array<[string, string | null]>).filter((e): e is [string, string] => e[1] !== null),
+          ['interface', k.interface],
+          ['service_token_roles', k.serviceTokenRoles.join(',')],
+          ['service_token_roles_required', k.serviceTokenRolesRequired],
+          ['token_cache_time', k.tokenCacheTime],
+          ['include_service_catalog', k.includeServiceCatalog],
+          ['http_connect_timeout', k.httpConnectTimeout],
+          ['http_request_max_retries', k.httpRequestMaxRetries],
+          ['delay_auth_decision', k.delayAuthDecision],
+        ]),
+      ]
+    : [];
+
+  return [head, defaults, ...storeSections, imaged, ...keystone].join('\n\n') + '\n';
 }

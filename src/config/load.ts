@@ -2,6 +2,7 @@
 // problem is collected (not just the first) so one check-config run shows all.
 import crypto from 'node:crypto';
 import net from 'node:net';
+import { readAuth } from './auth.js';
 import { readImaged } from './imaged.js';
 import { OptionReader } from './reader.js';
 import path from 'node:path';
@@ -33,7 +34,8 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
   }
 
   const sel = readStores(r);
-  const imaged = readImaged(r, d.debug);
+  const { auth, keystone } = readAuth(r);
+  const imaged = readImaged(r, d.debug, auth);
   if (sel.stores.some((s) => s.datadir === imaged.stateDir)) {
     r.error('imaged', 'state_dir', `${imaged.stateDir} is also a store's filesystem_store_datadir; give imaged its own state directory`);
   }
@@ -52,6 +54,7 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
     stores: sel.stores,
     defaultStore: sel.defaultStore,
     imaged,
+    keystone,
     cache: {
       dir: d.image_cache_dir.trim() ? path.resolve(d.image_cache_dir.trim()) : imaged.upstream ? path.join(imaged.stateDir, 'cache') : null,
       maxSize: d.image_cache_max_size,

@@ -84,8 +84,8 @@ export interface ImagedOptions {
   serviceUid: number;
   /** [imaged] service_gid */
   serviceGid: number;
-  /** [imaged] auth_strategy (only noauth for now) */
-  auth: 'noauth';
+  /** [imaged] auth_strategy, else keystone when [paste_deploy] flavor is a keystone pipeline */
+  auth: 'noauth' | 'keystone';
   /** [imaged] noauth_project_id */
   noauthProject: string;
   /** [imaged] noauth_user_id */
@@ -143,6 +143,8 @@ export interface Config {
   /** id of the default store */
   defaultStore: string;
   imaged: ImagedOptions;
+  /** [keystone_authtoken], when auth is keystone */
+  keystone: KeystoneConfig | null;
   cache: CacheConfig;
   /** [import_filtering_opts]: what web-download may fetch */
   importFilter: ImportFilterConfig;
@@ -175,4 +177,36 @@ export interface ImportFilterConfig {
   disallowedHosts: string[];
   allowedPorts: number[];
   disallowedPorts: number[];
+}
+
+/** [keystone_authtoken]: keystonemiddleware's options that imaged implements (see src/auth/keystone.ts). */
+export interface KeystoneConfig {
+  /** where imaged authenticates and validates tokens; no trailing '/' */
+  authUrl: string;
+  /** told to clients in WWW-Authenticate (www_authenticate_uri, else auth_uri, else auth_url) */
+  wwwAuthenticateUri: string;
+  username: string | null;
+  userId: string | null;
+  password: string;
+  userDomainId: string | null;
+  userDomainName: string | null;
+  projectName: string | null;
+  projectId: string | null;
+  projectDomainId: string | null;
+  projectDomainName: string | null;
+  /** picks Keystone's identity endpoint from the catalog (with interface) */
+  regionName: string | null;
+  interface: 'public' | 'internal' | 'admin';
+  /** lowercased */
+  serviceTokenRoles: string[];
+  serviceTokenRolesRequired: boolean;
+  /** seconds a validated token is trusted without asking Keystone again; ≤ 0 = never cached */
+  tokenCacheTime: number;
+  includeServiceCatalog: boolean;
+  /** seconds per Keystone request */
+  httpConnectTimeout: number;
+  /** retries after a failed connection */
+  httpRequestMaxRetries: number;
+  /** how a rejected request's 401 looks: glance's own (true) or keystonemiddleware's (false) */
+  delayAuthDecision: boolean;
 }
