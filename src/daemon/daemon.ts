@@ -12,12 +12,13 @@ import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
 import { setSendNopush, setSendThreads } from '../native/sendfile.js';
+import { KeystoneAuth } from '../auth/keystone.js';
 
 export interface Daemon {
   server: http.Server;
   url: string;
   /** For tests and diagnostics. */
-  internals: { catalog: Catalog; stores: ReturnType<typeof storesFromConfig>; svc: ImageService; cache: ImageCache | null };
+  internals: { catalog: Catalog; stores: ReturnType<typeof storesFromConfig>; svc: ImageService; cache: ImageCache | null; keystone: KeystoneAuth | null };
   stop(): Promise<void>;
 }
 
@@ -75,7 +76,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
     });
   }
   let ready = false;
+  if (config.imaged.auth === 'keystone' && !config.keystone) throw new Error('auth_strategy keystone needs [keystone_authtoken]');
+  const keystone = config.imaged.auth === 'keystone' ? new KeystoneAuth(config.keystone!, log) : null;
+  // Authenticate to Keystone now rather than in the first request (a failure here is only logged: requests retry).
+  void keystone?.client.warmUp();
   const app = createApp(svc, stores, {
+    keystone,
     noauth: {
       project: config.imaged.noauthProject,
       user: config.imaged.noauthUser,
@@ -124,12 +130,12 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;
   const url = `http://${host}:${port}`;
   ready = true;
-  log.info({ url, stores: stores.all().map((s) => s.info.id), stateDir: config.imaged.stateDir, upstream: config.imaged.upstream, cache: config.cache.dir, sendThreads }, 'imaged ready');
+  log.info({ url, stores: stores.all().map((s) => s.info.id), stateDir: config.imaged.stateDir, upstream: config.imaged.upstream, cache: config.cache.dir, sendThreads, auth: keystone ? `keystone ${config.keystone!.authUrl}` : 'noauth' }, 'imaged ready');
 
   return {
     server,
     url,
-    internals: { catalog, stores, svc, cache },
+    internals: { catalog, stores, svc, cache, keystone },
     async stop() {
       ready = false;
       await new Promise<void>((r) => {
