@@ -179,7 +179,7 @@ const { noauthContext } = await import(path.join(ROOT, 'dist/auth/context.js'));
 const { pino } = await import('pino');
 const ka = new KeystoneAuth({
   authUrl: K.KEYSTONE_URL, wwwAuthenticateUri: K.KEYSTONE_URL, username: 'imaged', userId: null, password: K.KEYSTONE_SERVICE_PASSWORD,
-  userDomainId: null, userDomainName: 'Default', projectName: 'service', projectId: null, projectDomainId: null, projectDomainName: 'Default',
+  userDomainId: null, userDomainName: 'Default', projectName: 'service', projectId: null, projectDomainId: null, projectDomainName: 'Default', systemScope: null,
   regionName: K.KEYSTONE_REGION, interface: 'internal', serviceTokenRoles: ['service'], serviceTokenRolesRequired: false, tokenCacheTime: 300,
   includeServiceCatalog: true, httpConnectTimeout: 10, httpRequestMaxRetries: 3, delayAuthDecision: true,
 }, pino({ level: 'silent' }));

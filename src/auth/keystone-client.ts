@@ -102,6 +102,26 @@ export class KeystoneClient {
     }
   }
 
+  /**
+   * GET an Identity API document with imaged's own token (path under /v3, e.g. /limits?project_id=…): its JSON,
+   * or null on 404. A refused token is renewed once, like validate().
+   */
+  async get(pathUnderV3: string): Promise<any> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const svc = await this.serviceToken(deadline);
+      const res = await this.send(`${svc.identityUrl}${pathUnderV3}`, deadline, { method: 'GET', headers: { 'X-Auth-Token': svc.token, Accept: 'application/json' } });
+      if (res.status === 200) return this.json(res);
+      await res.body?.cancel().catch(() => {});
+      if (res.status === 404) return null;
+      if (res.status === 401 && attempt === 0) {
+        if (this.service === svc) this.service = null;
+        continue;
+      }
+      throw new KeystoneUnavailable(`Keystone answered GET ${pathUnderV3.split('?')[0]} with HTTP ${res.status}`);
+    }
+  }
+
   /** Get the service token ahead of the first request; failures are logged, the next request tries again. */
   async warmUp(): Promise<void> {
     try {
@@ -132,8 +152,9 @@ export class KeystoneClient {
     const o = this.o;
     const domain = (id: string | null, name: string | null) => (id ? { id } : { name: name ?? 'Default' });
     const user = o.userId ? { id: o.userId, password: o.password } : { name: o.username, domain: domain(o.userDomainId, o.userDomainName), password: o.password };
-    const project = o.projectId ? { id: o.projectId } : { name: o.projectName, domain: domain(o.projectDomainId, o.projectDomainName) };
-    const body = { auth: { identity: { methods: ['password'], password: { user } }, scope: { project } } };
+    const scope = o.systemScope ? { system: { [o.systemScope]: true } }
+      : { project: o.projectId ? { id: o.projectId } : { name: o.projectName, domain: domain(o.projectDomainId, o.projectDomainName) } };
+    const body = { auth: { identity: { methods: ['password'], password: { user } }, scope } };
     this.calls.authenticate++;
     const res = await this.send(`${v3Base(o.authUrl)}/auth/tokens`, deadline, {
       method: 'POST',

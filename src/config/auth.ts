@@ -3,9 +3,15 @@
 // [imaged] auth_strategy may override them explicitly (never implicitly weaker than what glance asked for).
 import type { OptionReader } from './reader.js';
 import { KEYSTONE_AUTHTOKEN_OPTS, KEYSTONE_IGNORED, KEYSTONE_IGNORED_PREFIXES, PASTE_FLAVORS } from './schema.js';
-import type { KeystoneConfig } from './types.js';
+import { bool } from './options.js';
+import type { KeystoneConfig, KeystoneLimitsConfig } from './types.js';
 
 const K = 'keystone_authtoken';
+const L = 'oslo_limit';
+/** [oslo_limit] options imaged reads: endpoint_id and the password plugin's (keystoneauth adapter/session options are not read). */
+const LIMIT_OPTION_NAMES = new Set(['endpoint_id', 'system_scope', 'auth_type', 'auth_url', 'username', 'user_id', 'password',
+  'user_domain_name', 'user_domain_id', 'project_name', 'project_id', 'project_domain_name', 'project_domain_id',
+  'default_domain_name', 'default_domain_id', 'region_name', 'interface', 'http_connect_timeout', 'http_request_max_retries']);
 const STRATEGIES = ['noauth', 'keystone'] as const;
 type Strategy = (typeof STRATEGIES)[number];
 
@@ -27,7 +33,19 @@ export function readAuth(r: OptionReader): { auth: Strategy; keystone: KeystoneC
     }
     if (flavor.includes('keystone') || glance === 'keystone') auth = 'keystone';
   }
-  return { auth, keystone: auth === 'keystone' ? readKeystone(r) : null };
+  return { auth, keystone: auth === 'keystone' ? readKeystone(r, K) : null };
+}
+
+/**
+ * [DEFAULT] use_keystone_limits: glance's unified limits, read from Keystone with oslo.limit's [oslo_limit]
+ * (endpoint_id = glance's endpoint in the catalog, and password auth options, usually system_scope = all:
+ * a project-scoped token only sees its own project's limits).
+ */
+export function readLimits(r: OptionReader): KeystoneLimitsConfig | null {
+  if (!r.read('DEFAULT', 'use_keystone_limits', bool(false))) return null;
+  const endpointId = (r.rawValue(L, 'endpoint_id') ?? '').trim();
+  if (!endpointId) r.error(L, 'endpoint_id', 'missing: use_keystone_limits needs the image endpoint\'s id in Keystone (openstack endpoint list --service image)');
+  return { endpointId, auth: readKeystone(r, L) };
 }
 
 /**
@@ -44,7 +62,10 @@ function readFlavor(r: OptionReader): string {
   return flavor;
 }
 
-function readKeystone(r: OptionReader): KeystoneConfig {
+/** Password auth options (+ keystonemiddleware's in [keystone_authtoken]) of `section`. */
+function readKeystone(r: OptionReader, section: string): KeystoneConfig {
+  const K = section;
+  const limits = section === L;
   const o = r.readAll(K, KEYSTONE_AUTHTOKEN_OPTS);
   type StrOpt = { [N in keyof typeof o]: (typeof o)[N] extends string ? N : never }[keyof typeof o];
   const v = (name: StrOpt) => o[name].trim();
@@ -56,11 +77,15 @@ function readKeystone(r: OptionReader): KeystoneConfig {
   else if (!['password', 'v3password'].includes(v('auth_type'))) {
     r.error(K, 'auth_type', `"${v('auth_type')}" is not supported by imaged: only password (Keystone v3 password authentication)`);
   }
-  const authUrl = url(r, 'auth_url', v('auth_url'));
-  if (!set('auth_url')) require('auth_url', 'the Keystone URL imaged authenticates at and validates tokens with (e.g. http://keystone:5000)');
+  const authUrl = url(r, K, 'auth_url', v('auth_url'));
+  if (!set('auth_url')) require('auth_url', `the Keystone URL imaged authenticates at${limits ? '' : ' and validates tokens with'} (e.g. http://keystone:5000)`);
   if (!set('username') && !set('user_id')) require('username', 'the service user imaged authenticates as (or user_id)');
   if (!set('password')) require('password', "the service user's password");
-  if (!set('project_name') && !set('project_id')) require('project_name', "the service user's project (or project_id); the service token is project-scoped");
+  const system = limits ? (r.rawValue(K, 'system_scope') ?? '').trim() : '';
+  if (system && system !== 'all') r.error(K, 'system_scope', `invalid value "${system}": only all`);
+  if (!set('project_name') && !set('project_id') && !system) {
+    require('project_name', limits ? "the user's project (or project_id), or system_scope = all" : "the service user's project (or project_id); the service token is project-scoped");
+  }
   const domain = (kind: 'user' | 'project') => {
     const id = v(`${kind}_domain_id`) || v('default_domain_id');
     const name = v(`${kind}_domain_name`) || v('default_domain_name');
@@ -73,14 +98,14 @@ function readKeystone(r: OptionReader): KeystoneConfig {
   const userDomain = domain('user');
   const projectDomain = domain('project');
   const www = v('www_authenticate_uri') || v('auth_uri');
-  if (www) url(r, v('www_authenticate_uri') ? 'www_authenticate_uri' : 'auth_uri', www);
+  if (www) url(r, K, v('www_authenticate_uri') ? 'www_authenticate_uri' : 'auth_uri', www);
   if (!['public', 'internal', 'admin'].includes(v('interface'))) {
     r.error(K, 'interface', `invalid value "${v('interface')}": expected public, internal or admin`);
   }
-  for (const name of ['system_scope', 'domain_id', 'domain_name', 'trust_id'] as const) {
-    if (r.isSet(K, name)) r.error(K, name, 'not supported by imaged: its service token is project-scoped (project_name or project_id)');
+  for (const name of limits ? ['domain_id', 'domain_name', 'trust_id'] : ['system_scope', 'domain_id', 'domain_name', 'trust_id']) {
+    if (r.isSet(K, name)) r.error(K, name, `not supported by imaged: its token is ${limits ? 'project- or system-scoped' : 'project-scoped (project_name or project_id)'}`);
   }
-  warnIgnored(r);
+  warnIgnored(r, K);
   return {
     authUrl,
     wwwAuthenticateUri: (www || authUrl).replace(/\/+$/, ''),
@@ -89,8 +114,9 @@ function readKeystone(r: OptionReader): KeystoneConfig {
     password: o.password,
     userDomainId: userDomain.id,
     userDomainName: userDomain.name,
-    projectName: v('project_name') || null,
-    projectId: v('project_id') || null,
+    projectName: system ? null : v('project_name') || null,
+    projectId: system ? null : v('project_id') || null,
+    systemScope: system || null,
     projectDomainId: projectDomain.id,
     projectDomainName: projectDomain.name,
     regionName: v('region_name') || null,
@@ -105,7 +131,7 @@ function readKeystone(r: OptionReader): KeystoneConfig {
   };
 }
 
-function url(r: OptionReader, name: string, raw: string): string {
+function url(r: OptionReader, section: string, name: string, raw: string): string {
   if (!raw) return '';
   try {
     const u = new URL(raw);
@@ -113,15 +139,17 @@ function url(r: OptionReader, name: string, raw: string): string {
   } catch {
     // reported below
   }
-  r.error(K, name, `invalid value "${raw}": expected an http:// or https:// URL such as http://keystone:5000`);
+  r.error(section, name, `invalid value "${raw}": expected an http:// or https:// URL such as http://keystone:5000`);
   return '';
 }
 
 /** keystonemiddleware options imaged does not implement: named, so nobody believes they are in effect. */
-function warnIgnored(r: OptionReader): void {
-  for (const name of r.raw.sections.get(K)?.keys() ?? []) {
-    if (name in KEYSTONE_AUTHTOKEN_OPTS || ['auth_section', 'system_scope', 'domain_id', 'domain_name', 'trust_id'].includes(name)) continue;
+function warnIgnored(r: OptionReader, section: string): void {
+  const limits = section === L;
+  const known = (n: string) => (limits ? LIMIT_OPTION_NAMES.has(n) : n in KEYSTONE_AUTHTOKEN_OPTS || ['auth_section', 'system_scope', 'domain_id', 'domain_name', 'trust_id'].includes(n));
+  for (const name of r.raw.sections.get(section)?.keys() ?? []) {
+    if (known(name) || ['auth_section', 'domain_id', 'domain_name', 'trust_id'].includes(name)) continue;
     const why = KEYSTONE_IGNORED.get(name) ?? (KEYSTONE_IGNORED_PREFIXES.some((p) => name.startsWith(p)) ? 'memcached is not used: imaged caches validated tokens in its own memory' : undefined);
-    r.warn(K, name, why ? `not implemented by imaged, ignored (${why})` : 'unknown option, ignored');
+    r.warn(section, name, why && !limits ? `not implemented by imaged, ignored (${why})` : 'unknown option, ignored');
   }
 }

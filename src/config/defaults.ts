@@ -52,6 +52,7 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
       upstreamTimeout: IMAGED_OPTS.upstream_timeout.default,
     },
     keystone: null,
+    keystoneLimits: null,
     cache: {
       dir: null,
       maxSize: DEFAULT_OPTS.image_cache_max_size.default,

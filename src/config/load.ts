@@ -2,7 +2,7 @@
 // problem is collected (not just the first) so one check-config run shows all.
 import crypto from 'node:crypto';
 import net from 'node:net';
-import { readAuth } from './auth.js';
+import { readAuth, readLimits } from './auth.js';
 import { readImaged } from './imaged.js';
 import { OptionReader } from './reader.js';
 import path from 'node:path';
@@ -55,6 +55,7 @@ export function loadConfig(opts: { configFiles: string[]; configDirs: string[] }
     defaultStore: sel.defaultStore,
     imaged,
     keystone,
+    keystoneLimits: readLimits(r),
     cache: {
       dir: d.image_cache_dir.trim() ? path.resolve(d.image_cache_dir.trim()) : imaged.upstream ? path.join(imaged.stateDir, 'cache') : null,
       maxSize: d.image_cache_max_size,

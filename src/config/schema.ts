@@ -34,7 +34,7 @@ export const DEFAULT_OPTS = {
   image_cache_stall_time: int(86400, { min: 1 }),
 };
 /** [DEFAULT] options read by other modules (stores, auth), not through DEFAULT_OPTS */
-export const DEFAULT_SPECIAL = ['enabled_backends', 'auth_strategy'];
+export const DEFAULT_SPECIAL = ['enabled_backends', 'auth_strategy', 'use_keystone_limits'];
 
 export const IMAGED_OPTS = {
   state_dir: str(DEFAULT_STATE_DIR),
@@ -102,7 +102,7 @@ export const DEFAULT_IGNORED = new Set(
   property_protection_rule_format public_endpoint publish_errors pydev_worker_debug_host
   pydev_worker_debug_port rate_limit_burst rate_limit_except_level rate_limit_interval scrub_pool_size
   scrub_time secure_proxy_ssl_header send_identity_headers subscribe_on tcp_keepidle transport_url
-  use_dynamic_connections use_eventlog use_journal use_json use_keystone_limits use_pub_sub
+  use_dynamic_connections use_eventlog use_journal use_json use_pub_sub
   use_router_proxy use_stderr use_syslog use_user_token verbose watch_log_file
   worker_self_reference_url workers syslog_log_facility host`.split(/\s+/),
 );

@@ -145,6 +145,8 @@ export interface Config {
   imaged: ImagedOptions;
   /** [keystone_authtoken], when auth is keystone */
   keystone: KeystoneConfig | null;
+  /** [DEFAULT] use_keystone_limits with [oslo_limit]; null when off */
+  keystoneLimits: KeystoneLimitsConfig | null;
   cache: CacheConfig;
   /** [import_filtering_opts]: what web-download may fetch */
   importFilter: ImportFilterConfig;
@@ -194,6 +196,8 @@ export interface KeystoneConfig {
   projectId: string | null;
   projectDomainId: string | null;
   projectDomainName: string | null;
+  /** 'all' for a system-scoped token ([oslo_limit] only); else the token is project-scoped */
+  systemScope: string | null;
   /** picks Keystone's identity endpoint from the catalog (with interface) */
   regionName: string | null;
   interface: 'public' | 'internal' | 'admin';
@@ -209,4 +213,11 @@ export interface KeystoneConfig {
   httpRequestMaxRetries: number;
   /** how a rejected request's 401 looks: glance's own (true) or keystonemiddleware's (false) */
   delayAuthDecision: boolean;
+}
+
+/** glance's unified limits: where they are read from (oslo.limit's [oslo_limit]). */
+export interface KeystoneLimitsConfig {
+  /** the image service's endpoint id: its service and region select the limits */
+  endpointId: string;
+  auth: KeystoneConfig;
 }

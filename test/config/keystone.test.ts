@@ -26,7 +26,7 @@ for (const flavor of ['keystone', 'keystone+caching', 'keystone+cachemanagement'
     assert.equal(r.config!.keystone, {
       authUrl: 'http://localhost:5000', wwwAuthenticateUri: 'http://localhost:5000',
       username: 'glance', userId: null, password: 'secret', userDomainId: null, userDomainName: 'Default',
-      projectName: 'service', projectId: null, projectDomainId: null, projectDomainName: 'Default',
+      projectName: 'service', projectId: null, projectDomainId: null, projectDomainName: 'Default', systemScope: null,
       regionName: 'regionOne', interface: 'internal', serviceTokenRoles: ['service'], serviceTokenRolesRequired: false,
       tokenCacheTime: 300, includeServiceCatalog: true, httpConnectTimeout: 10, httpRequestMaxRetries: 3, delayAuthDecision: true,
     });
@@ -133,6 +133,37 @@ test('the effective config round-trips [keystone_authtoken]', () => {
   assert.equal(back.problems, []);
   assert.is(back.config!.imaged.auth, 'keystone');
   assert.equal(back.config!.keystone, r.config!.keystone);
+});
+
+test('use_keystone_limits: [oslo_limit] endpoint_id and password auth, system-scoped or project-scoped', () => {
+  assert.is(loadText('[DEFAULT]\n').config!.keystoneLimits, null);
+  const r = loadText(`[DEFAULT]\nuse_keystone_limits = true\n[oslo_limit]
+endpoint_id = 0123abcd
+auth_url = http://k:5000
+auth_type = password
+username = glance
+user_domain_id = default
+password = p
+system_scope = all
+region_name = RegionOne
+`);
+  assert.equal(r.problems, []);
+  const l = r.config!.keystoneLimits!;
+  assert.is(l.endpointId, '0123abcd');
+  assert.equal([l.auth.authUrl, l.auth.username, l.auth.systemScope, l.auth.projectName, l.auth.regionName], ['http://k:5000', 'glance', 'all', null, 'RegionOne']);
+  // round trip
+  const f = path.join(tmpDir(), 'limits.conf');
+  fs.writeFileSync(f, formatEffectiveConfig(r.config!));
+  const back = loadConfig({ configFiles: [f], configDirs: [] });
+  assert.equal(back.problems, []);
+  assert.equal(back.config!.keystoneLimits, l);
+
+  const missing = loadText('[DEFAULT]\nuse_keystone_limits = true\n');
+  assert.equal(options(errors(missing)).sort(), [
+    'oslo_limit.auth_type', 'oslo_limit.auth_url', 'oslo_limit.endpoint_id', 'oslo_limit.password', 'oslo_limit.project_name', 'oslo_limit.username',
+  ]);
+  assert.match(find(loadText(`[DEFAULT]\nuse_keystone_limits = true\n[oslo_limit]\nendpoint_id = e\nauth_url = http://k\nauth_type = password\nusername = g\nuser_domain_id = default\npassword = p\nsystem_scope = domain\n`), 'oslo_limit.system_scope')!.message, 'only all');
+  assert.match(find(loadText(`[DEFAULT]\nuse_keystone_limits = true\n[oslo_limit]\nendpoint_id = e\nauth_url = http://k\nauth_type = password\nusername = g\nuser_domain_id = default\npassword = p\nsystem_scope = all\ncafile = /x\n`), 'oslo_limit.cafile')!.message, 'unknown option');
 });
 
 test.run();

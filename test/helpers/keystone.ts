@@ -73,7 +73,7 @@ export function keystoneConfig(k: KeystoneEnv, over: Partial<KeystoneConfig> = {
   return {
     authUrl: k.url, wwwAuthenticateUri: k.url, username: 'imaged', userId: null, password: k.servicePassword,
     userDomainId: null, userDomainName: 'Default', projectName: 'service', projectId: null, projectDomainId: null,
-    projectDomainName: 'Default', regionName: k.region, interface: 'internal', serviceTokenRoles: ['service'],
+    projectDomainName: 'Default', systemScope: null, regionName: k.region, interface: 'internal', serviceTokenRoles: ['service'],
     serviceTokenRolesRequired: false, tokenCacheTime: 300, includeServiceCatalog: true, httpConnectTimeout: 10,
     httpRequestMaxRetries: 3, delayAuthDecision: true, ...over,
   };
