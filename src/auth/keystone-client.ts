@@ -61,7 +61,7 @@ export class KeystoneClient {
   private authing: Promise<ServiceToken> | null = null;
   private readonly timeoutMs: number;
   /** Keystone requests made (validations and authentications): for tests and diagnostics. */
-  calls = { validate: 0, authenticate: 0 };
+  calls = { validate: 0, authenticate: 0, get: 0 };
 
   constructor(private readonly o: KeystoneConfig, private readonly log: Logger) {
     this.timeoutMs = o.httpConnectTimeout * 1000;
@@ -110,6 +110,7 @@ export class KeystoneClient {
     const deadline = Date.now() + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const svc = await this.serviceToken(deadline);
+      this.calls.get++;
       const res = await this.send(`${svc.identityUrl}${pathUnderV3}`, deadline, { method: 'GET', headers: { 'X-Auth-Token': svc.token, Accept: 'application/json' } });
       if (res.status === 200) return this.json(res);
       await res.body?.cancel().catch(() => {});

@@ -78,6 +78,8 @@ imaged = user('imaged', SERVICE_PW)
 out['KEYSTONE_SERVICE_USER_ID'] = imaged
 grant(service, imaged, roles['admin'])
 grant(service, imaged, roles['service'])
+# unified limits ([oslo_limit] system_scope = all): reading every project's limits takes a system role
+call('PUT', f'/system/users/{imaged}/roles/{roles["reader"]}', token=TOKEN)
 
 for p in ('alpha', 'beta', 'gamma'):
     pid = project(p)
