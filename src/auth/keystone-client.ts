@@ -123,6 +123,11 @@ export class KeystoneClient {
     }
   }
 
+  /** imaged's own token (renewed as needed): for calls imaged makes on its own behalf, e.g. edge prefetches. */
+  async ownToken(): Promise<string> {
+    return (await this.serviceToken(Date.now() + this.timeoutMs)).token;
+  }
+
   /** Get the service token ahead of the first request; failures are logged, the next request tries again. */
   async warmUp(): Promise<void> {
     try {

@@ -61,25 +61,27 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
 
   const upstream = config.imaged.upstream ? new Upstream(config.imaged.upstream, config.imaged.upstreamTimeout * 1000) : null;
   if (upstream && !cache) throw new Error('edge mode needs a cache directory');
+  if (config.imaged.auth === 'keystone' && !config.keystone) throw new Error('auth_strategy keystone needs [keystone_authtoken]');
+  const keystone = config.imaged.auth === 'keystone' ? new KeystoneAuth(config.keystone!, log) : null;
+  // Authenticate to Keystone now rather than in the first request (a failure here is only logged: requests retry).
+  void keystone?.client.warmUp();
   if (cache) {
     // Prefetches (PUT /v2/cache/{id}) read the image like a download would: locally, or from the upstream.
     const admin = { projectId: null, userId: null, roles: ['admin'], isAdmin: true, requestId: 'prefetch' };
     cache.setPrefetchSource(async (id) => {
       if (upstream) {
-        const meta = await upstream.getJson(`/v2/images/${id}`, {});
+        // No caller is left to speak for: with keystone, imaged asks the upstream with its own (service) token.
+        const headers: Record<string, string> = keystone ? { 'X-Auth-Token': await keystone.client.ownToken() } : {};
+        const meta = await upstream.getJson(`/v2/images/${id}`, headers);
         if (meta.status !== 200) return null;
         const img = recordFromGlance(meta.json);
-        return img.status === 'active' ? { img, source: () => openEdgeSource(upstream, stores, img, {}, log) } : null;
+        return img.status === 'active' ? { img, source: () => openEdgeSource(upstream, stores, img, headers, log) } : null;
       }
       const img = svc.downloadable(admin, id);
       return img ? { img, source: () => svc.openStream(img) } : null;
     });
   }
   let ready = false;
-  if (config.imaged.auth === 'keystone' && !config.keystone) throw new Error('auth_strategy keystone needs [keystone_authtoken]');
-  const keystone = config.imaged.auth === 'keystone' ? new KeystoneAuth(config.keystone!, log) : null;
-  // Authenticate to Keystone now rather than in the first request (a failure here is only logged: requests retry).
-  void keystone?.client.warmUp();
   const app = createApp(svc, stores, {
     keystone,
     noauth: {

@@ -70,4 +70,18 @@ t('/v2/cache: 401 without a token, 403 for a member, 200 for an admin', async ({
   assert.ok(Array.isArray(r.json.cached_images));
 });
 
+t('a prefetch (PUT /v2/cache/{id}) reads the upstream with imaged\'s own token: the image gets cached', async ({ edge, alpha, admin }) => {
+  const img = await createImage(edge.url, { name: 'edge-prefetch' }, { 'X-Auth-Token': alpha });
+  assert.is((await upload(edge.url, img.id, randomBytes(32 * 1024), { 'X-Auth-Token': alpha })).status, 204);
+  assert.is((await request(`${edge.url}/v2/cache/${img.id}`, { method: 'PUT', headers: { 'X-Auth-Token': admin } })).status, 202);
+  const deadline = Date.now() + 20_000;
+  let cached = false;
+  while (!cached && Date.now() < deadline) {
+    const r = await request(`${edge.url}/v2/cache`, { headers: { 'X-Auth-Token': admin } });
+    cached = r.json.cached_images.some((e: any) => e.image_id === img.id);
+    if (!cached) await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.ok(cached, 'prefetched into the edge cache');
+});
+
 t.run();
