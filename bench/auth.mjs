@@ -207,9 +207,14 @@ for (const ep of Object.keys(endpoints)) {
     summary[`${ep}/${mode}`] = m;
     out(`${ep.padEnd(9)} ${mode.padEnd(9)} ${m.rps.toFixed(0).padStart(7)} ${String(m.p50).padStart(8)} ${String(m.p99).padStart(7)}`);
   }
-  const n = summary[`${ep}/noauth`];
-  const k = summary[`${ep}/keystone`];
-  out(`${ep.padEnd(9)} keystone/noauth: req/s x${(k.rps / n.rps).toFixed(3)}, p50 x${(k.p50 / n.p50).toFixed(2)}, p99 x${(k.p99 / n.p99).toFixed(2)}`);
+  // median of the per-round ratios: both modes of a round ran back to back, so drift on the machine cancels
+  const ratio = (f) => median([...Array(ROUNDS).keys()].map((round) => {
+    const [n, k] = ['noauth', 'keystone'].map((mode) => runs.find((r) => r.round === round && r.ep === ep && r.mode === mode));
+    return f(k) / f(n);
+  }));
+  summary[`${ep}/ratio`] = { rps: ratio((r) => r.rps), p50: ratio((r) => r.p50), p99: ratio((r) => r.p99) };
+  const q = summary[`${ep}/ratio`];
+  out(`${ep.padEnd(9)} keystone/noauth (median of per-round ratios): req/s x${q.rps.toFixed(3)}, p50 x${q.p50.toFixed(2)}, p99 x${q.p99.toFixed(2)}`);
 }
 out('');
 out(`cold token (first request, one Keystone validation): p50 ${median(coldMs).toFixed(1)} ms; the same token's second request p50 ${median(warmMs).toFixed(1)} ms;`);
