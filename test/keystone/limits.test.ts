@@ -21,6 +21,7 @@ async function registered(ctx: Ctx, resource: string, value: number | null) {
     if (have) assert.is((await keystoneCall(ctx.k, ctx.admin, 'DELETE', `/registered_limits/${have.id}`)).status, 204);
     return;
   }
+  if (have?.default_limit === value) return; // Keystone refuses to change one that project limits refer to
   const r = have
     ? await keystoneCall(ctx.k, ctx.admin, 'PATCH', `/registered_limits/${have.id}`, { registered_limit: { default_limit: value } })
     : await keystoneCall(ctx.k, ctx.admin, 'POST', '/registered_limits', { registered_limits: [{ service_id: ctx.serviceId, region_id: ctx.k.region, resource_name: resource, default_limit: value }] });
