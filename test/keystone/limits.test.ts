@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { pino } from 'pino';
 import { KeystoneClient, KeystoneUnavailable } from '../../src/auth/keystone-client.js';
 import { KeystoneLimits, LIMIT_RESOURCES } from '../../src/quota/limits.js';
-import { adminToken, keystoneCall, keystoneConfig, keystoneEnv, type KeystoneEnv } from '../helpers/keystone.js';
+import { issueToken, keystoneCall, keystoneConfig, keystoneEnv, type KeystoneEnv } from '../helpers/keystone.js';
 
 // Unified limits ([DEFAULT] use_keystone_limits) read from the real test Keystone: registered (default) limits of
 // the image service, a project's own limit overriding one, 0 where Keystone has none, and the per-project cache.
@@ -39,7 +39,8 @@ async function projectLimit(ctx: Ctx, projectId: string, resource: string, value
 
 t.before(async (ctx) => {
   ctx.k = keystoneEnv();
-  ctx.admin = await adminToken(ctx.k);
+  // system-scoped: a project-scoped token lists only its own project's limits
+  ctx.admin = (await issueToken(ctx.k, 'admin', { system: true })).token;
   ctx.serviceId = (await keystoneCall(ctx.k, ctx.admin, 'GET', '/services?type=image')).json.services[0].id;
   ctx.endpointId = (await keystoneCall(ctx.k, ctx.admin, 'GET', `/endpoints?service_id=${ctx.serviceId}&interface=public`)).json.endpoints[0].id;
   for (const [r, v] of Object.entries(DEFAULTS)) await registered(ctx, r, v);
