@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { noauthContext, type NoauthSettings } from '../auth/context.js';
+import { Unauthenticated, type KeystoneAuth } from '../auth/keystone.js';
 import type { ImageService } from '../images/service.js';
 import type { MemberService } from '../images/members.js';
 import type { StoreRegistry } from '../stores/registry.js';
@@ -21,6 +22,8 @@ import { versionsDocument } from './versions.js';
 
 export interface AppOptions {
   noauth: NoauthSettings;
+  /** Keystone authentication (flavor keystone*): every /v2 request needs a valid token; else noauth. */
+  keystone?: KeystoneAuth | null;
   multiStore: boolean;
   showDirectUrl: boolean;
   showMultipleLocations: boolean;
@@ -66,9 +69,19 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
     return c.json(versionsDocument(`http://${host}`, o.multiStore), 300);
   };
 
+  // '/', '/versions' and '/healthcheck' stay unauthenticated, as in glance (they are answered before authtoken).
   app.use('/v2/*', async (c, next) => {
     const requestId = `req-${randomUUID()}`;
-    c.set('ctx', svc.policy.admit(noauthContext(o.noauth, (n) => c.req.header(n), requestId)));
+    if (o.keystone) {
+      try {
+        c.set('ctx', svc.policy.admit(await o.keystone.authenticate(c.req.header('x-auth-token'), c.req.header('x-service-token'), requestId)));
+      } catch (e) {
+        if (!(e instanceof Unauthenticated)) throw e; // Keystone unavailable: 503 through onError
+        o.log.info({ requestId, method: c.req.method, path: c.req.path, reason: e.message }, 'rejecting request: authentication required');
+        const u = o.keystone.unauthorized(c.req.header('accept'));
+        return c.body(u.body, u.status, { ...u.headers, 'Content-Type': u.type, 'x-openstack-request-id': requestId });
+      }
+    } else c.set('ctx', svc.policy.admit(noauthContext(o.noauth, (n) => c.req.header(n), requestId)));
     await next();
     // Responses written directly to the socket (sendfile, proxy) share one sentinel Response: leave it alone.
     if (!c.res.headers.has('x-hono-already-sent')) c.res.headers.set('x-openstack-request-id', requestId);

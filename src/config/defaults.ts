@@ -60,6 +60,8 @@ export function embeddedDefaultConfig(baseDir: string = process.cwd()): Config {
       upstreamTimeout: IMAGED_OPTS.upstream_timeout.default,
       drainTimeout: IMAGED_OPTS.drain_timeout.default,
     },
+    keystone: null,
+    keystoneLimits: null,
     cache: {
       dir: null,
       maxSize: DEFAULT_OPTS.image_cache_max_size.default,

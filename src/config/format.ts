@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { normalizeSection } from './ini.js';
 import { DEFAULT_OPTS } from './schema.js';
-import type { Config, ConfigProblem, StoreConfig } from './types.js';
+import type { Config, ConfigProblem, KeystoneConfig, StoreConfig } from './types.js';
 
 export function formatProblem(p: ConfigProblem): string {
   return `${p.level}: ${p.option}: ${p.message}${p.source ? ` (${p.source})` : ''}`;
@@ -51,6 +51,19 @@ function storeEntries(s: StoreConfig): Array<[string, string | number | boolean]
   return Object.entries(s.options).filter(([k]) => k !== 'store_description' && k !== 'weight');
 }
 
+/** keystoneauth's password plugin options, only those set. */
+function passwordAuthEntries(k: KeystoneConfig): Array<[string, string]> {
+  const entries: Array<[string, string | null]> = [
+    ['auth_url', k.authUrl], ['auth_type', 'password'],
+    ['username', k.username], ['user_id', k.userId], ['password', k.password],
+    ['user_domain_name', k.userDomainName], ['user_domain_id', k.userDomainId],
+    ['project_name', k.projectName], ['project_id', k.projectId],
+    ['project_domain_name', k.projectDomainName], ['project_domain_id', k.projectDomainId],
+    ['system_scope', k.systemScope], ['region_name', k.regionName],
+  ];
+  return entries.filter((e): e is [string, string] => e[1] !== null);
+}
+
 export function formatEffectiveConfig(config: Config): string {
   const head = [
     '# imaged effective configuration',
@@ -80,6 +93,7 @@ export function formatEffectiveConfig(config: Config): string {
     ['image_cache_max_size', d.cache.maxSize],
     ['image_cache_stall_time', d.cache.stallTime],
     ['enforce_secure_rbac', d.policy.enforceSecureRbac],
+    ...(d.keystoneLimits ? [['use_keystone_limits', true] as [string, boolean]] : []),
     ...(d.multiStore ? [['enabled_backends', d.stores.map((s) => `${s.id}:${s.type}`).join(', ')] as [string, string]] : []),
   ]);
 
@@ -127,5 +141,30 @@ export function formatEffectiveConfig(config: Config): string {
     ['enforce_scope', p.enforceScope],
   ]);
 
-  return [head, defaults, ...storeSections, imaged, policy].join('\n\n') + '\n';
+  const k = d.keystone;
+  const keystone = k
+    ? [
+        section('keystone_authtoken', [
+          ['www_authenticate_uri', k.wwwAuthenticateUri],
+          ...passwordAuthEntries(k),
+          ['interface', k.interface],
+          ['service_token_roles', k.serviceTokenRoles.join(',')],
+          ['service_token_roles_required', k.serviceTokenRolesRequired],
+          ['token_cache_time', k.tokenCacheTime],
+          ['include_service_catalog', k.includeServiceCatalog],
+          ['http_connect_timeout', k.httpConnectTimeout],
+          ['http_request_max_retries', k.httpRequestMaxRetries],
+          ['delay_auth_decision', k.delayAuthDecision],
+        ]),
+      ]
+    : [];
+  const l = d.keystoneLimits;
+  if (l) {
+    keystone.push(section('oslo_limit', [
+      ['endpoint_id', l.endpointId], ...passwordAuthEntries(l.auth), ['interface', l.auth.interface],
+      ['http_connect_timeout', l.auth.httpConnectTimeout], ['http_request_max_retries', l.auth.httpRequestMaxRetries],
+    ]));
+  }
+
+  return [head, defaults, ...storeSections, imaged, policy, ...keystone].join('\n\n') + '\n';
 }

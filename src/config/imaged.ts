@@ -1,13 +1,12 @@
-// The [imaged] section: options glance has no equivalent for, plus the
-// authentication choice, which must not silently weaken what the glance
-// config asked for.
+// The [imaged] section: options glance has no equivalent for (the
+// authentication choice is auth.ts's).
 import path from 'node:path';
 import type { OptionReader } from './reader.js';
 import { IMAGED_OPTS } from './schema.js';
 import type { ImagedOptions, LogLevel } from './types.js';
 
-/** @param glanceDebug [DEFAULT] debug, already read */
-export function readImaged(r: OptionReader, glanceDebug: boolean): ImagedOptions {
+/** @param glanceDebug [DEFAULT] debug, already read; @param auth from readAuth() */
+export function readImaged(r: OptionReader, glanceDebug: boolean, auth: ImagedOptions['auth']): ImagedOptions {
   const o = r.readAll('imaged', IMAGED_OPTS);
   for (const name of ['state_dir', 'noauth_project_id', 'noauth_user_id'] as const) {
     if (r.isSet('imaged', name) && o[name].trim() === '') r.error('imaged', name, 'must not be empty');
@@ -16,7 +15,7 @@ export function readImaged(r: OptionReader, glanceDebug: boolean): ImagedOptions
     stateDir: path.resolve(o.state_dir.trim() || IMAGED_OPTS.state_dir.default),
     serviceUid: o.service_uid,
     serviceGid: o.service_gid,
-    auth: readAuth(r),
+    auth,
     noauthProject: o.noauth_project_id,
     noauthUser: o.noauth_user_id,
     noauthRoles: o.noauth_roles,
@@ -59,26 +58,4 @@ function readUpstream(r: OptionReader, raw: string): string | null {
     return null;
   }
   return v.replace(/\/+$/, '');
-}
-
-const NOT_YET = 'keystone authentication is not supported by imaged yet';
-
-/**
- * [imaged] auth_strategy wins, then glance's [DEFAULT] auth_strategy. A glance
- * config whose paste flavor is keystone expects authenticated requests, so
- * serving it without auth needs an explicit [imaged] auth_strategy = noauth.
- */
-function readAuth(r: OptionReader): 'noauth' {
-  const own = r.rawValue('imaged', 'auth_strategy')?.trim();
-  const glance = r.rawValue('DEFAULT', 'auth_strategy')?.trim();
-  const [section, value] = own ? ['imaged', own] : glance ? ['DEFAULT', glance] : [undefined, 'noauth'];
-  if (section && value !== 'noauth') {
-    const fix = section === 'DEFAULT' ? '; set [imaged] auth_strategy = noauth to serve without authentication' : '';
-    r.error(section, 'auth_strategy', value === 'keystone' ? `${NOT_YET}${fix}` : `invalid value "${value}": expected noauth (keystone is not supported yet)`);
-  }
-  const flavor = r.rawValue('paste_deploy', 'flavor') ?? '';
-  if (!own && /keystone/i.test(flavor)) {
-    r.error('paste_deploy', 'flavor', `"${flavor}" selects keystone authentication; ${NOT_YET}. Set [imaged] auth_strategy = noauth to serve without authentication`);
-  }
-  return 'noauth';
 }

@@ -1,6 +1,6 @@
 // Configuration: glance-api.conf (oslo.config conventions) plus an [imaged]
 // section. Other modules import from here only.
-export type { Config, ConfigProblem, ImagedOptions, LoadResult, LogLevel, StoreConfig, RbdStoreConfig, SwiftStoreConfig, S3StoreConfig, CacheConfig, ImportFilterConfig, PolicyConfig } from './types.js';
+export type { Config, ConfigProblem, ImagedOptions, LoadResult, LogLevel, StoreConfig, RbdStoreConfig, SwiftStoreConfig, S3StoreConfig, CacheConfig, ImportFilterConfig, KeystoneConfig, KeystoneLimitsConfig, PolicyConfig } from './types.js';
 export { loadConfig } from './load.js';
 export type { ConfigArg } from './sources.js';
 export { embeddedDefaultConfig } from './defaults.js';

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { hasInlineComment } from './comments.js';
+import { readAuth, readLimits } from './auth.js';
 import { readImaged } from './imaged.js';
 import { readPolicy } from './policy.js';
 import { OptionReader } from './reader.js';
@@ -38,7 +39,8 @@ export function loadConfig(opts: SourceOptions): LoadResult {
   }
 
   const sel = readStores(r);
-  const imaged = readImaged(r, d.debug);
+  const { auth, keystone } = readAuth(r);
+  const imaged = readImaged(r, d.debug, auth);
   if (sel.stores.some((s) => s.datadir === imaged.stateDir)) {
     r.error('imaged', 'state_dir', `${imaged.stateDir} is also a store's filesystem_store_datadir; give imaged its own state directory`);
   }
@@ -66,6 +68,8 @@ export function loadConfig(opts: SourceOptions): LoadResult {
     stores: sel.stores,
     defaultStore: sel.defaultStore,
     imaged,
+    keystone,
+    keystoneLimits: readLimits(r),
     cache: {
       dir: d.image_cache_dir.trim() ? path.resolve(d.image_cache_dir.trim()) : imaged.upstream ? path.join(imaged.stateDir, 'cache') : null,
       maxSize: d.image_cache_max_size,

@@ -43,7 +43,7 @@ export const DEFAULT_OPTS = {
   enforce_secure_rbac: bool(false),
 };
 /** [DEFAULT] options read by other modules (stores, auth), not through DEFAULT_OPTS */
-export const DEFAULT_SPECIAL = ['enabled_backends', 'auth_strategy'];
+export const DEFAULT_SPECIAL = ['enabled_backends', 'auth_strategy', 'use_keystone_limits'];
 
 export const IMAGED_OPTS = {
   state_dir: str(DEFAULT_STATE_DIR),
@@ -120,7 +120,7 @@ export const DEFAULT_IGNORED = new Set(
   public_endpoint publish_errors pydev_worker_debug_host
   pydev_worker_debug_port rate_limit_burst rate_limit_except_level rate_limit_interval scrub_pool_size
   scrub_time secure_proxy_ssl_header send_identity_headers subscribe_on tcp_keepidle transport_url
-  use_dynamic_connections use_eventlog use_journal use_json use_keystone_limits use_pub_sub
+  use_dynamic_connections use_eventlog use_journal use_json use_pub_sub
   use_router_proxy use_stderr use_syslog use_user_token verbose watch_log_file
   worker_self_reference_url workers syslog_log_facility host`.split(/\s+/),
 );
@@ -202,3 +202,53 @@ export function s3StoreOptionNames(): string[] {
 export function fileStoreOptionNames(): string[] {
   return [...Object.keys(FILE_STORE_OPTS), ...FILE_STORE_SPECIAL, ...FILE_STORE_IGNORED];
 }
+
+/** Pipelines of Debian's /etc/glance/glance-api-paste.ini (glance-api 25): [paste_deploy] flavor values. */
+export const PASTE_FLAVORS: readonly string[] = ['', 'caching', 'cachemanagement', 'keystone', 'keystone+caching', 'keystone+cachemanagement'];
+
+/**
+ * keystonemiddleware's auth_token options and the password auth plugin's, with their defaults. Exceptions:
+ * delay_auth_decision defaults to true as Debian's paste ini sets it; http_connect_timeout (none by default in
+ * keystonemiddleware: a hanging Keystone hangs requests) is 10 s.
+ */
+export const KEYSTONE_AUTHTOKEN_OPTS = {
+  www_authenticate_uri: str(''),
+  auth_uri: str(''), // deprecated name of www_authenticate_uri
+  auth_type: str(''),
+  auth_url: str(''),
+  username: str(''),
+  user_id: str(''),
+  password: str(''),
+  user_domain_name: str(''),
+  user_domain_id: str(''),
+  project_name: str(''),
+  project_id: str(''),
+  project_domain_name: str(''),
+  project_domain_id: str(''),
+  default_domain_name: str(''),
+  default_domain_id: str(''),
+  region_name: str(''),
+  interface: str('internal'),
+  service_token_roles: list(['service']),
+  service_token_roles_required: bool(false),
+  token_cache_time: int(300, { min: -1 }),
+  include_service_catalog: bool(true),
+  http_connect_timeout: int(10, { min: 1 }),
+  http_request_max_retries: int(3, { min: 0, max: 10 }),
+  delay_auth_decision: bool(true),
+};
+/** keystonemiddleware options imaged knowingly does not implement, with what to do instead. */
+export const KEYSTONE_IGNORED = new Map<string, string>([
+  ['memcached_servers', 'validated tokens are cached in imaged\'s own memory'],
+  ['cache', 'validated tokens are cached in imaged\'s own memory'],
+  ['cafile', 'https to Keystone is verified with Node\'s CA store; add a CA with the NODE_EXTRA_CA_CERTS environment variable'],
+  ['certfile', 'no client certificate is presented to Keystone'],
+  ['keyfile', 'no client certificate is presented to Keystone'],
+  ['insecure', 'https to Keystone is always verified'],
+  ['enforce_token_bind', 'token bind information is not checked'],
+  ['service_type', 'tokens restricted by access rules are refused (Keystone is not told imaged supports them)'],
+  ['auth_version', 'imaged always uses the Identity v3 API'],
+  ...['identity_uri', 'admin_user', 'admin_password', 'admin_tenant_name', 'admin_token', 'auth_host', 'auth_port', 'auth_protocol', 'auth_admin_prefix']
+    .map((n): [string, string] => [n, 'a legacy option of the removed admin-token auth; use auth_type = password with auth_url, username, password, project_name']),
+]);
+export const KEYSTONE_IGNORED_PREFIXES = ['memcache_'];

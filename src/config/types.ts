@@ -85,8 +85,8 @@ export interface ImagedOptions {
   serviceUid: number;
   /** [imaged] service_gid */
   serviceGid: number;
-  /** [imaged] auth_strategy (only noauth for now) */
-  auth: 'noauth';
+  /** [imaged] auth_strategy, else keystone when [paste_deploy] flavor is a keystone pipeline */
+  auth: 'noauth' | 'keystone';
   /** [imaged] noauth_project_id */
   noauthProject: string;
   /** [imaged] noauth_user_id */
@@ -150,6 +150,10 @@ export interface Config {
   /** id of the default store */
   defaultStore: string;
   imaged: ImagedOptions;
+  /** [keystone_authtoken], when auth is keystone */
+  keystone: KeystoneConfig | null;
+  /** [DEFAULT] use_keystone_limits with [oslo_limit]; null when off */
+  keystoneLimits: KeystoneLimitsConfig | null;
   cache: CacheConfig;
   /** [import_filtering_opts]: what web-download may fetch */
   importFilter: ImportFilterConfig;
@@ -217,4 +221,45 @@ export interface PolicyConfig {
   /** where relative policy files are searched, in oslo.config's find_file order: the --config-dir
    * directories, the directories of the --config-file files (last first), ~/.glance, ~, /etc/glance, /etc */
   configDirs: string[];
+}
+
+/** [keystone_authtoken]: keystonemiddleware's options that imaged implements (see src/auth/keystone.ts). */
+export interface KeystoneConfig {
+  /** where imaged authenticates and validates tokens; no trailing '/' */
+  authUrl: string;
+  /** told to clients in WWW-Authenticate (www_authenticate_uri, else auth_uri, else auth_url) */
+  wwwAuthenticateUri: string;
+  username: string | null;
+  userId: string | null;
+  password: string;
+  userDomainId: string | null;
+  userDomainName: string | null;
+  projectName: string | null;
+  projectId: string | null;
+  projectDomainId: string | null;
+  projectDomainName: string | null;
+  /** 'all' for a system-scoped token ([oslo_limit] only); else the token is project-scoped */
+  systemScope: string | null;
+  /** picks Keystone's identity endpoint from the catalog (with interface) */
+  regionName: string | null;
+  interface: 'public' | 'internal' | 'admin';
+  /** lowercased */
+  serviceTokenRoles: string[];
+  serviceTokenRolesRequired: boolean;
+  /** seconds a validated token is trusted without asking Keystone again; ≤ 0 = never cached */
+  tokenCacheTime: number;
+  includeServiceCatalog: boolean;
+  /** seconds per Keystone request */
+  httpConnectTimeout: number;
+  /** retries after a failed connection */
+  httpRequestMaxRetries: number;
+  /** how a rejected request's 401 looks: glance's own (true) or keystonemiddleware's (false) */
+  delayAuthDecision: boolean;
+}
+
+/** glance's unified limits: where they are read from (oslo.limit's [oslo_limit]). */
+export interface KeystoneLimitsConfig {
+  /** the image service's endpoint id: its service and region select the limits */
+  endpointId: string;
+  auth: KeystoneConfig;
 }

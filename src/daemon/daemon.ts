@@ -16,12 +16,13 @@ import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.j
 import { setSendNopush, setSendThreads } from '../native/sendfile.js';
 import { Enforcer, PolicyFileError, formatPolicyProblem } from '../auth/enforcer.js';
 import { ImagePolicy } from '../auth/image-policy.js';
+import { KeystoneAuth } from '../auth/keystone.js';
 
 export interface Daemon {
   server: http.Server;
   url: string;
   /** For tests and diagnostics. */
-  internals: { catalog: Catalog; stores: ReturnType<typeof storesFromConfig>; svc: ImageService; cache: ImageCache | null };
+  internals: { catalog: Catalog; stores: ReturnType<typeof storesFromConfig>; svc: ImageService; cache: ImageCache | null; keystone: KeystoneAuth | null };
   /**
    * Stops accepting, closes idle keep-alive connections at once and each busy one when its answer is done;
    * transfers still running after `drainMs` ([imaged] drain_timeout) are cut. Then closes stores and catalog.
@@ -191,15 +192,21 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
 
   const upstream = config.imaged.upstream ? new Upstream(config.imaged.upstream, config.imaged.upstreamTimeout * 1000) : null;
   if (upstream && !cache) throw new Error('edge mode needs a cache directory');
+  if (config.imaged.auth === 'keystone' && !config.keystone) throw new Error('auth_strategy keystone needs [keystone_authtoken]');
+  const keystone = config.imaged.auth === 'keystone' ? new KeystoneAuth(config.keystone!, log) : null;
+  // Authenticate to Keystone now rather than in the first request (a failure here is only logged: requests retry).
+  void keystone?.client.warmUp();
   if (cache) {
     // Prefetches (PUT /v2/cache/{id}) read the image like a download would: locally, or from the upstream.
     const admin = { projectId: null, userId: null, roles: ['admin'], isAdmin: true, requestId: 'prefetch' };
     cache.setPrefetchSource(async (id) => {
       if (upstream) {
-        const meta = await upstream.getJson(`/v2/images/${id}`, {});
+        // No caller is left to speak for: with keystone, imaged asks the upstream with its own (service) token.
+        const headers: Record<string, string> = keystone ? { 'X-Auth-Token': await keystone.client.ownToken() } : {};
+        const meta = await upstream.getJson(`/v2/images/${id}`, headers);
         if (meta.status !== 200) return null;
         const img = recordFromGlance(meta.json);
-        return img.status === 'active' ? { img, source: () => openEdgeSource(upstream, stores, img, {}, log) } : null;
+        return img.status === 'active' ? { img, source: () => openEdgeSource(upstream, stores, img, headers, log) } : null;
       }
       const img = svc.downloadable(admin, id);
       return img ? { img, source: () => svc.openStream(img) } : null;
@@ -207,6 +214,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   }
   let ready = false;
   const app = createApp(svc, stores, {
+    keystone,
     noauth: {
       project: config.imaged.noauthProject,
       user: config.imaged.noauthUser,
@@ -236,12 +244,12 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;
   const url = `http://${host}:${port}`;
   ready = true;
-  log.info({ url, stores: stores.all().map((s) => s.info.id), stateDir: config.imaged.stateDir, upstream: config.imaged.upstream, cache: config.cache.dir, sendThreads }, 'imaged ready');
+  log.info({ url, stores: stores.all().map((s) => s.info.id), stateDir: config.imaged.stateDir, upstream: config.imaged.upstream, cache: config.cache.dir, sendThreads, auth: keystone ? `keystone ${config.keystone!.authUrl}` : 'noauth' }, 'imaged ready');
 
   return {
     server,
     url,
-    internals: { catalog, stores, svc, cache },
+    internals: { catalog, stores, svc, cache, keystone },
     async stop(o = {}) {
       ready = false;
       await w.drain(o.drainMs ?? config.imaged.drainTimeout * 1000);

@@ -229,12 +229,20 @@ test('hashing_algorithm: any node hash', () => {
   assert.is(loadText('[DEFAULT]\nhashing_algorithm = sha3-512\n').config!.hashingAlgorithm, 'sha3-512');
 });
 
-test('auth: only noauth; keystone is refused unless [imaged] says noauth', () => {
+test('auth: noauth unless glance asks for keystone; an explicit [imaged] auth_strategy wins', () => {
   const msg = (r: ReturnType<typeof loadText>, o: string) => find(r, o)?.message ?? '';
-  assert.match(msg(loadText('[DEFAULT]\nauth_strategy = keystone\n'), 'DEFAULT.auth_strategy'), 'not supported by imaged yet');
-  assert.match(msg(loadText('[imaged]\nauth_strategy = keystone\n'), 'imaged.auth_strategy'), 'not supported by imaged yet');
+  assert.is(loadText('[DEFAULT]\n').config!.imaged.auth, 'noauth');
+  for (const flavor of ['', 'caching', 'cachemanagement']) {
+    const r = loadText(`[paste_deploy]\nflavor = ${flavor}\n`);
+    assert.equal(r.problems, [], flavor);
+    assert.is(r.config!.imaged.auth, 'noauth');
+    assert.is(r.config!.keystone, null);
+  }
+  // keystone without [keystone_authtoken]: errors naming what is missing
+  assert.match(msg(loadText('[DEFAULT]\nauth_strategy = keystone\n'), 'keystone_authtoken.auth_url'), 'missing');
+  assert.match(msg(loadText('[imaged]\nauth_strategy = keystone\n'), 'keystone_authtoken.password'), 'missing');
+  assert.match(msg(loadText('[paste_deploy]\nflavor = keystone+cachemanagement\n'), 'keystone_authtoken.username'), 'missing');
   assert.match(msg(loadText('[imaged]\nauth_strategy = ldap\n'), 'imaged.auth_strategy'), 'invalid value "ldap"');
-  assert.match(msg(loadText('[paste_deploy]\nflavor = keystone+cachemanagement\n'), 'paste_deploy.flavor'), 'keystone');
   assert.equal(loadText('[DEFAULT]\nauth_strategy = noauth\n').problems, []);
   // an explicit [imaged] choice overrides what the glance config implies
   const r = loadText('[DEFAULT]\nauth_strategy = keystone\n[paste_deploy]\nflavor = keystone\n[imaged]\nauth_strategy = noauth\n');

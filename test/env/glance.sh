@@ -20,6 +20,8 @@
 #        IMAGED_GLANCE_NEW_DEFAULTS=0|1 (remembered; [oslo_policy] enforce_new_defaults: Glance's secure-RBAC
 #          defaults instead of the legacy ones)
 #        IMAGED_GLANCE_DEBUG=0|1 (debug logging: every request; off by default for benchmarks)
+#        IMAGED_GLANCE_KEYSTONE=DIR of a test/env/keystone.sh Keystone (remembered): Debian's keystone pipeline
+#          (flavor keystone, [keystone_authtoken] as its user imaged) instead of the flavor above
 set -euo pipefail
 
 PKG=glance-api
@@ -84,12 +86,14 @@ restore_policy_rc() {
 
 # --- settings / config ----------------------------------------------------------------------
 load_settings() { # knob if set, else what DIR/settings remembers, else the default
-  PORT=9393 FLAVOR=noauthowner NEW_DEFAULTS=0
+  PORT=9393 FLAVOR=noauthowner NEW_DEFAULTS=0 KEYSTONE=
   [[ -f $DIR/settings ]] && . "$DIR/settings"
   PORT=${IMAGED_GLANCE_PORT:-$PORT}
   FLAVOR=${IMAGED_GLANCE_FLAVOR:-$FLAVOR}
   NEW_DEFAULTS=${IMAGED_GLANCE_NEW_DEFAULTS:-$NEW_DEFAULTS}
   [[ $NEW_DEFAULTS == 0 || $NEW_DEFAULTS == 1 ]] || die "IMAGED_GLANCE_NEW_DEFAULTS must be 0 or 1"
+  KEYSTONE=${IMAGED_GLANCE_KEYSTONE:-$KEYSTONE}
+  [[ -z $KEYSTONE || -f $KEYSTONE/env ]] || die "IMAGED_GLANCE_KEYSTONE=$KEYSTONE has no env file (test/env/keystone.sh start it first)"
   [[ $PORT =~ ^[0-9]+$ ]] || die "bad IMAGED_GLANCE_PORT: $PORT"
   [[ $FLAVOR == noauthowner || $FLAVOR == stock ]] || die "IMAGED_GLANCE_FLAVOR must be noauthowner or stock"
   URL=http://127.0.0.1:$PORT
@@ -111,7 +115,17 @@ write_config() {
   render "$TPL/glance-api-paste.ini.in" "$DIR/etc/glance-api-paste.ini"
   cp "$TPL/glance_owner_context.py" "$DIR/lib/"
   echo '{}' >"$DIR/etc/policy.yaml"
-  printf 'PORT=%s\nFLAVOR=%s\nNEW_DEFAULTS=%s\n' "$PORT" "$FLAVOR" "$NEW_DEFAULTS" >"$DIR/settings"
+  printf 'PORT=%s\nFLAVOR=%s\nNEW_DEFAULTS=%s\nKEYSTONE=%s\n' "$PORT" "$FLAVOR" "$NEW_DEFAULTS" "$KEYSTONE" >"$DIR/settings"
+  # --config-dir overlay: the keystone pipeline and keystonemiddleware's options
+  rm -f "$DIR/etc/conf.d/keystone.conf"
+  if [[ -n $KEYSTONE ]]; then
+    (
+      . "$KEYSTONE/env"
+      printf '[paste_deploy]\nflavor = keystone\n[keystone_authtoken]\nwww_authenticate_uri = %s\nauth_url = %s\nauth_type = password\n' "$KEYSTONE_URL" "$KEYSTONE_URL"
+      printf 'username = %s\npassword = %s\nuser_domain_name = Default\nproject_name = service\nproject_domain_name = Default\nregion_name = %s\n' \
+        "$KEYSTONE_SERVICE_USER" "$KEYSTONE_SERVICE_PASSWORD" "$KEYSTONE_REGION"
+    ) >"$DIR/etc/conf.d/keystone.conf"
+  fi
 }
 
 # --config-dir: an empty private dir, otherwise oslo.config also reads /etc/glance/glance-api.conf.d.
