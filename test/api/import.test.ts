@@ -40,8 +40,10 @@ t.before(async (ctx) => {
   await new Promise<void>((r) => ctx.web.listen(0, '127.0.0.1', r));
   const port = (ctx.web.address() as any).port;
   ctx.webUrl = `http://127.0.0.1:${port}`;
+  // the noauth identity (project admin, roles admin,member,reader): copy-image is admin's by Glance's policy
   ctx.d = await startTestDaemon({
     multiStore: true,
+    trustHeaders: false,
     tweak: (c) => {
       c.importFilter.allowedPorts = [80, 443, port];
       c.importFilter.allowedHosts = ['127.0.0.1'];

@@ -49,8 +49,11 @@ t('legacy defaults: a live subset against the glance-api 25 peer agrees with ima
   assert.ok(glance.size > 100, `${glance.size} cases`);
   const live = differences(glance, imaged);
   assert.is(live.length, 0, `imaged differs from the live glance-api:\n${live.join('\n')}`);
+  // listings of the subset hold only its fixtures: compare the recorded ones on those
+  const inSubset = (v: string | undefined) =>
+    v?.replace(/\[(.*)\]/, (_, names: string) => `[${names.split(' ').filter((n) => subset.fixtures!.includes(n)).join(' ')}]`);
   const recorded = table('glance25-legacy.tsv');
-  const stale = [...glance].filter(([k, v]) => recorded.get(k) !== v).map(([k, v]) => `${k}: live ${v}, recorded ${recorded.get(k)}`);
+  const stale = [...glance].filter(([k, v]) => inSubset(recorded.get(k)) !== v).map(([k, v]) => `${k}: live ${v}, recorded ${inSubset(recorded.get(k))}`);
   assert.is(stale.length, 0, `the recording is stale:\n${stale.join('\n')}`);
 });
 
