@@ -3,9 +3,9 @@ import * as assert from 'uvu/assert';
 import http from 'node:http';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startTestDaemon, ADMIN, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, jsonHeaders } from '../helpers/http.js';
 import { run } from '../helpers/proc.js';
 
@@ -53,10 +53,10 @@ t.after(async (ctx) => {
   ctx.web.close();
 });
 
-async function waitImport(d: TestDaemon, id: string, ms = 20_000) {
+async function waitImport(d: TestDaemon, id: string, ms = 20_000, headers: Record<string, string> = {}) {
   const until = Date.now() + ms;
   for (;;) {
-    const img = (await request(`${d.url}/v2/images/${id}`)).json;
+    const img = (await request(`${d.url}/v2/images/${id}`, { headers })).json;
     if (!img.os_glance_importing_to_stores && img.status !== 'importing' && !img.os_glance_import_task) return img;
     if (Date.now() > until) throw new Error(`import did not finish: ${JSON.stringify(img)}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -64,8 +64,8 @@ async function waitImport(d: TestDaemon, id: string, ms = 20_000) {
 }
 const importReq = (d: TestDaemon, id: string, body: object, headers: Record<string, string> = {}) =>
   request(`${d.url}/v2/images/${id}/import`, { method: 'POST', headers: jsonHeaders(headers), body: JSON.stringify(body) });
-const stage = (d: TestDaemon, id: string, data: Buffer) =>
-  request(`${d.url}/v2/images/${id}/stage`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length }, body: data });
+const stage = (d: TestDaemon, id: string, data: Buffer, headers: Record<string, string> = {}) =>
+  request(`${d.url}/v2/images/${id}/stage`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length, ...headers }, body: data });
 
 t('info/import lists the methods; glance-direct into two stores', async ({ d, data }) => {
   const info = await request(`${d.url}/v2/info/import`);
@@ -156,6 +156,52 @@ t('a store that fails: all_stores_must_succeed false keeps the good copy; true u
   } finally {
     (await import('node:fs')).mkdirSync(slowDir, { recursive: true });
   }
+});
+
+/** Flips one byte in the middle of a file: same size, other hash. */
+function corrupt(file: string) {
+  const fd = openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    const at = Math.floor(fstatSync(fd).size / 2);
+    readSync(fd, b, 0, 1, at);
+    b[0] ^= 0xff;
+    writeSync(fd, b, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+t('copy-image from a source whose bytes no longer hash to the image: refused, not listed in stores, nothing left in the target', async ({ d, data }) => {
+  const img = await createImage(d.url, { name: 'rotten-source' }, ADMIN);
+  await stage(d, img.id, data, ADMIN);
+  await importReq(d, img.id, { method: { name: 'glance-direct' }, stores: ['fast'] }, ADMIN);
+  const before = await waitImport(d, img.id, 20_000, ADMIN);
+  assert.is(before.stores, 'fast');
+  const fastDir = d.config.stores.find((s) => s.id === 'fast')!.datadir!;
+  const slowDir = d.config.stores.find((s) => s.id === 'slow')!.datadir!;
+  corrupt(path.join(fastDir, img.id));
+  assert.is((await importReq(d, img.id, { method: { name: 'copy-image' }, stores: ['slow'] }, ADMIN)).status, 202);
+  const after = await waitImport(d, img.id, 20_000, ADMIN);
+  assert.is(after.stores, 'fast');
+  assert.is(after.os_glance_failed_import, 'slow');
+  assert.is(after.status, 'active');
+  assert.is(after.checksum, md5(data), 'the image keeps its checksums');
+  assert.equal(readdirSync(slowDir).filter((n) => n.includes(img.id)), [], 'no copy, complete or partial, in slow');
+});
+
+t('glance-direct from staged data altered after staging: refused in every store, image back to uploading', async ({ d, data }) => {
+  const img = await createImage(d.url, { name: 'rotten-stage' }, ADMIN);
+  assert.is((await stage(d, img.id, data, ADMIN)).status, 204);
+  corrupt(path.join(d.config.imaged.stateDir, 'staging', img.id));
+  assert.is((await importReq(d, img.id, { method: { name: 'glance-direct' }, stores: ['fast', 'slow'], all_stores_must_succeed: false }, ADMIN)).status, 202);
+  const after = await waitImport(d, img.id, 20_000, ADMIN);
+  assert.is(after.status, 'uploading');
+  assert.not.ok(after.stores);
+  assert.is(after.checksum, null);
+  assert.is(after.os_glance_failed_import, 'fast,slow');
+  for (const s of d.config.stores) assert.equal(readdirSync(s.datadir!).filter((n) => n.includes(img.id)), [], s.id);
+  assert.is((await request(`${d.url}/v2/images/${img.id}/file`, { headers: ADMIN })).status, 204, 'no data to download');
 });
 
 t('web-download: allowed source works; SSRF, bad ports and schemes are refused; redirects are re-checked', async ({ d, data, webUrl }) => {
