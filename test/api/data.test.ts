@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startTestDaemon, ADMIN, as, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, upload } from '../helpers/http.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const t = suite<{ d: TestDaemon; data: Buffer }>('image data: upload and download');
 t.before(async (ctx) => {
@@ -107,19 +108,27 @@ t('large Content-Length upload is read from the socket natively: exact bytes, co
   assert.ok(readFileSync(`${datadir(d)}/${img.id}`).equals(big));
 
   const victim = await createImage(d.url);
-  const status = await new Promise<number>((resolve) => {
-    const req = http.request(`${d.url}/v2/images/${victim.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 40 << 20 } }, (res) => {
+  const req = http.request(`${d.url}/v2/images/${victim.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 40 << 20 } });
+  const answered = new Promise<number>((resolve) => {
+    req.on('response', (res) => {
       res.resume();
       resolve(res.statusCode!);
     });
     req.on('error', () => resolve(-1));
-    req.write(Buffer.alloc(12 << 20, 3), async () => {
-      for (let i = 0; i < 50 && (await show(d, victim.id)).status !== 'saving'; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.is((await request(`${d.url}/v2/images/${victim.id}`, { method: 'DELETE' })).status, 204);
-    });
   });
+  await new Promise<void>((r) => req.write(Buffer.alloc(12 << 20, 3), () => r()));
+  // the delete must hit an upload in progress, not one that has not started
+  try {
+    await waitUntil(async () => (await show(d, victim.id)).status === 'saving', 'the upload to be saving');
+  } catch (e) {
+    req.destroy();
+    throw e;
+  }
+  assert.is((await request(`${d.url}/v2/images/${victim.id}`, { method: 'DELETE' })).status, 204);
+  const status = await answered;
+  req.destroy();
   assert.ok(status === 410 || status === -1, `status ${status}`); // the client may see the reset before the answer
-  for (let i = 0; i < 50 && leftovers(d).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await waitUntil(() => leftovers(d).length === 0, 'no partial file').catch(() => {});
   assert.equal(leftovers(d), []);
   assert.is((await request(`${d.url}/v2/images/${victim.id}`)).status, 404);
 });
