@@ -204,6 +204,57 @@ t('glance-direct from staged data altered after staging: refused in every store,
   assert.is((await request(`${d.url}/v2/images/${img.id}/file`, { headers: ADMIN })).status, 204, 'no data to download');
 });
 
+t('image_size_cap: PUT /stage over it → 413 and the image back to queued; a web-download over it fails the import (Glance\'s task does the same)', async ({ data, webUrl }) => {
+  const port = Number(new URL(webUrl).port);
+  const d = await startTestDaemon({
+    multiStore: true,
+    imageSizeCap: 1 << 20,
+    tweak: (c) => {
+      c.importFilter.allowedPorts = [80, 443, port];
+      c.importFilter.allowedHosts = ['127.0.0.1'];
+    },
+  });
+  try {
+    const staging = path.join(d.config.imaged.stateDir, 'staging');
+    const announced = await createImage(d.url, { name: 'stage-big' }, ADMIN);
+    const r = await stage(d, announced.id, data, ADMIN).catch(() => ({ status: -1, body: Buffer.alloc(0) }));
+    assert.is(r.status, 413, r.body.toString());
+    assert.is((await request(`${d.url}/v2/images/${announced.id}`, { headers: ADMIN })).json.status, 'queued');
+    // streamed without a size: refused once past the cap
+    const chunked = await createImage(d.url, { name: 'stage-big-chunked' }, ADMIN);
+    const code = await new Promise<number>((resolve) => {
+      const req = http.request(`${d.url}/v2/images/${chunked.id}/stage`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked', ...ADMIN } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', () => {});
+      let off = 0;
+      const pump = () => {
+        while (off < data.length && req.write(data.subarray(off, off + 65536))) off += 65536;
+        if (off < data.length) req.once('drain', () => { off += 65536; pump(); });
+        else req.end();
+      };
+      pump();
+    });
+    assert.is(code, 413);
+    assert.is((await request(`${d.url}/v2/images/${chunked.id}`, { headers: ADMIN })).json.status, 'queued');
+    // at the cap exactly is fine
+    const fits = await createImage(d.url, { name: 'stage-fits' }, ADMIN);
+    assert.is((await stage(d, fits.id, data.subarray(0, 1 << 20), ADMIN)).status, 204);
+
+    const web = await createImage(d.url, { name: 'web-big' }, ADMIN);
+    assert.is((await importReq(d, web.id, { method: { name: 'web-download', uri: `${webUrl}/disk.raw` } }, ADMIN)).status, 202);
+    const w = await waitImport(d, web.id, 20_000, ADMIN);
+    assert.is(w.status, 'queued');
+    assert.not.ok(w.stores);
+    assert.is(w.os_glance_failed_import, 'fast');
+    for (const s of d.config.stores) assert.equal(readdirSync(s.datadir!).filter((n) => n.includes(web.id)), [], s.id);
+    assert.equal(readdirSync(staging).filter((n) => n !== fits.id), [], 'nothing over the cap is left in staging');
+  } finally {
+    await d.stop();
+  }
+});
+
 t('web-download: allowed source works; SSRF, bad ports and schemes are refused; redirects are re-checked', async ({ d, data, webUrl }) => {
   const img = await createImage(d.url, { name: 'web' });
   assert.is((await importReq(d, img.id, { method: { name: 'web-download', uri: `${webUrl}/disk.raw` } })).status, 202);
