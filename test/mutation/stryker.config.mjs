@@ -1,0 +1,33 @@
+// Stryker over one target at a time (test/mutation/run picks it with MUTATION_TARGET): the files to mutate and
+// the uvu tests that must notice. The command runner runs the whole command for each mutant, so each target
+// names only the test files that exercise it.
+const uvu = (pattern) => `node --import tsx node_modules/uvu/bin.js test '${pattern}'`;
+
+export const targets = {
+  auth: { mutate: ['src/auth/**/*.ts'], tests: uvu('(api/(list|noauth|images)|unit/(auth|policy)[^/]*)\\.test\\.ts$') },
+  range: { mutate: ['src/util/range.ts'], tests: uvu('unit/range\\.test\\.ts$') },
+  query: { mutate: ['src/images/query.ts'], tests: uvu('(api/list|unit/query)\\.test\\.ts$') },
+  importer: { mutate: ['src/images/importer.ts'], tests: uvu('api/import\\.test\\.ts$') },
+  config: { mutate: ['src/config/**/*.ts'], tests: uvu('config/.*\\.test\\.ts$') },
+};
+
+const name = process.env.MUTATION_TARGET ?? 'range';
+const target = targets[name];
+if (!target) throw new Error(`MUTATION_TARGET must be one of ${Object.keys(targets).join(', ')}`);
+const out = process.env.MUTATION_OUT ?? `/tmp/imaged-mutation/${name}`;
+
+export default {
+  testRunner: 'command',
+  commandRunner: { command: target.tests },
+  mutate: target.mutate,
+  coverageAnalysis: 'off',
+  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
+  timeoutMS: 60_000,
+  reporters: ['clear-text', 'progress-append-only', 'json'],
+  jsonReporter: { fileName: `${out}/mutation.json` },
+  // the sandbox copy of the project lives outside it (the top level holds no generated files)
+  tempDirName: `${out}/sandbox`,
+  cleanTempDir: true,
+  ignorePatterns: ['bench', 'systemd', 'dist', 'var', '.bench-*'],
+  thresholds: { high: 90, low: 80, break: null },
+};
