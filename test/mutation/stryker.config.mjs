@@ -29,7 +29,7 @@ export default {
   jsonReporter: { fileName: `${out}/mutation.json` },
   // the sandbox copy of the project lives outside it (the top level holds no generated files)
   tempDirName: `${out}/sandbox`,
-  cleanTempDir: true,
+  cleanTempDir: process.env.MUTATION_KEEP !== '1',
   ignorePatterns: ['bench', 'systemd', 'dist', 'var', '.bench-*'],
   thresholds: { high: 90, low: 80, break: null },
 };

@@ -36,6 +36,7 @@ t('defaults: limit 25, no marker, sort created_at desc then id desc, no visibili
 t('limit and marker', () => {
   assert.is(q('limit=0').limit, 0);
   assert.is(q('limit=7').limit, 7);
+  assert.is(q('limit= 7 ').limit, 7);
   assert.is(q(`limit=${MAX_LIMIT}`).limit, MAX_LIMIT);
   assert.is(q(`limit=${MAX_LIMIT + 1}`).limit, MAX_LIMIT);
   assert.is(MAX_LIMIT, 1000);
@@ -47,6 +48,7 @@ t('sort, sort_key and sort_dir as Glance: keys from its eight, dirs asc|desc, ti
   assert.equal(q('sort=name:asc,size').sort, [{ key: 'name', dir: 'asc' }, { key: 'size', dir: 'desc' }, { key: 'created_at', dir: 'desc' }, { key: 'id', dir: 'desc' }]);
   assert.equal(q('sort= status:desc ').sort.slice(0, 1), [{ key: 'status', dir: 'desc' }]);
   assert.equal(q('sort=created_at:asc').sort, [{ key: 'created_at', dir: 'asc' }, { key: 'id', dir: 'desc' }]);
+  assert.equal(q('sort=created_at:asc,name:asc').sort, [{ key: 'created_at', dir: 'asc' }, { key: 'name', dir: 'asc' }, { key: 'id', dir: 'desc' }]);
   assert.equal(q('sort=id:asc').sort, [{ key: 'id', dir: 'asc' }, { key: 'created_at', dir: 'desc' }]);
   assert.equal(q('sort_key=name&sort_key=size&sort_dir=asc').sort.slice(0, 2), [{ key: 'name', dir: 'asc' }, { key: 'size', dir: 'asc' }]);
   assert.equal(q('sort_key=name,size&sort_dir=asc,desc').sort.slice(0, 2), [{ key: 'name', dir: 'asc' }, { key: 'size', dir: 'desc' }]);
@@ -85,6 +87,14 @@ t('filters: status, names and formats with in: lists, owner, id, tag', () => {
   assert.not.ok(matches('name=in:b,c', a));
   assert.not.ok(matches('name=in:a,b', img({ name: 'in:a,b' })));
   assert.ok(matches('name=xin:a', img({ name: 'xin:a' })));
+  // a value is unquoted only when it is wholly in double quotes
+  assert.ok(matches('name=in:"ab"', img({ name: 'ab' })));
+  assert.ok(matches('name=in:x"a"', img({ name: 'x"a"' })));
+  assert.ok(matches('name=in:"a"b', img({ name: '"a"b' })));
+  assert.ok(matches('name=in:"a', img({ name: '"a' })));
+  assert.ok(matches('disk_format=in:qcow2,raw&container_format=in:ovf,bare&owner=in:p2,p1', a));
+  assert.ok(matches(`id=in:x,${a.id}`, a));
+  assert.not.ok(matches('disk_format=in:qcow2', a));
   assert.ok(matches('disk_format=raw&container_format=bare', a));
   assert.not.ok(matches('disk_format=qcow2', a));
   assert.ok(matches('owner=p1', a));
@@ -115,9 +125,9 @@ t('filters: created_at/updated_at with gt, gte, lt, lte, eq, neq or a bare time'
   const i = img({ created_at: at, updated_at: at });
   const cases: Array<[string, string, boolean]> = [
     ['gt', '2026-06-01T11:59:59Z', true], ['gt', at, false],
-    ['gte', at, true], ['gte', '2026-06-01T12:00:01Z', false],
+    ['gte', at, true], ['gte', '2026-06-01T11:59:59Z', true], ['gte', '2026-06-01T12:00:01Z', false],
     ['lt', '2026-06-01T12:00:01Z', true], ['lt', at, false],
-    ['lte', at, true], ['lte', '2026-06-01T11:59:59Z', false],
+    ['lte', at, true], ['lte', '2026-06-01T12:00:01Z', true], ['lte', '2026-06-01T11:59:59Z', false],
     ['eq', at, true], ['eq', '2026-06-01T11:59:59Z', false],
     ['neq', '2026-06-01T11:59:59Z', true], ['neq', at, false],
   ];
@@ -156,6 +166,10 @@ t('sortImages: keys in order, asc/desc, nulls first ascending, numbers numerical
   const nulls = [mk('n', { name: null }), mk('x', { name: 'x' }), mk('m', { name: null })];
   assert.equal(sortImages(nulls, [{ key: 'name', dir: 'asc' }, { key: 'id', dir: 'asc' }]).map((i) => i.id), ['m', 'n', 'x']);
   assert.equal(sortImages([mk('x', { name: 'x' }), mk('n', { name: null })], [{ key: 'name', dir: 'asc' }]).map((i) => i.id), ['n', 'x']);
+  for (const order of [[mk('a', { name: 'a' }), mk('n', { name: null })], [mk('n', { name: null }), mk('a', { name: 'a' })]]) {
+    assert.equal(sortImages(order, [{ key: 'name', dir: 'asc' }]).map((i) => i.id), ['n', 'a'], 'null before any string');
+  }
+  assert.equal(sortImages([mk('2', { name: 'b' }), mk('1', { name: 'a' })], [{ key: 'name', dir: 'asc' }]).map((i) => i.id), ['1', '2']);
   assert.equal(sortImages([mk('1', { size: 9 }), mk('2', { size: 10 })], [{ key: 'size', dir: 'asc' }]).map((i) => i.id), ['1', '2'], 'numbers, not strings');
 });
 
