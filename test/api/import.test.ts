@@ -190,6 +190,33 @@ t('copy-image from a source whose bytes no longer hash to the image: refused, no
   assert.equal(readdirSync(slowDir).filter((n) => n.includes(img.id)), [], 'no copy, complete or partial, in slow');
 });
 
+t('copy-image of an image with only an md5 (from before os_hash_value): verified by md5, a corrupt source refused', async ({ d, data }) => {
+  const fastDir = d.config.stores.find((s) => s.id === 'fast')!.datadir!;
+  const slowDir = d.config.stores.find((s) => s.id === 'slow')!.datadir!;
+  const md5Only = async (name: string) => {
+    const img = await createImage(d.url, { name }, ADMIN);
+    await stage(d, img.id, data, ADMIN);
+    await importReq(d, img.id, { method: { name: 'glance-direct' }, stores: ['fast'] }, ADMIN);
+    assert.is((await waitImport(d, img.id, 20_000, ADMIN)).stores, 'fast');
+    await d.daemon.internals.catalog.update(img.id, (cur) => ({ ...cur, os_hash_algo: null, os_hash_value: null }));
+    return img.id;
+  };
+  const good = await md5Only('md5-only');
+  assert.is((await importReq(d, good, { method: { name: 'copy-image' }, stores: ['slow'] }, ADMIN)).status, 202);
+  const g = await waitImport(d, good, 20_000, ADMIN);
+  assert.is(g.stores, 'fast,slow');
+  assert.is(g.os_glance_failed_import, '');
+  assert.ok(readFileSync(path.join(slowDir, good)).equals(data));
+
+  const bad = await md5Only('md5-only-rotten');
+  corrupt(path.join(fastDir, bad));
+  assert.is((await importReq(d, bad, { method: { name: 'copy-image' }, stores: ['slow'] }, ADMIN)).status, 202);
+  const b = await waitImport(d, bad, 20_000, ADMIN);
+  assert.is(b.stores, 'fast');
+  assert.is(b.os_glance_failed_import, 'slow');
+  assert.equal(readdirSync(slowDir).filter((n) => n.includes(bad)), []);
+});
+
 t('glance-direct from staged data altered after staging: refused in every store, image back to uploading', async ({ d, data }) => {
   const img = await createImage(d.url, { name: 'rotten-stage' }, ADMIN);
   assert.is((await stage(d, img.id, data, ADMIN)).status, 204);
