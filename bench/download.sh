@@ -53,11 +53,11 @@ cat "$STORED" >/dev/null
 
 # --- the runs --------------------------------------------------------------------------------------
 RESULTS=$BENCH_TMP/download.tsv
-printf 'server\tc\tround\tbytes\tcpu_s\tsecs\twrite_calls\tclient_cpu_s\tother_cpu_s\trequests\twrk_read\tsock_errors\tnon2xx\n' >"$RESULTS"
+printf 'server\tc\tround\tbytes\tcpu_s\tsecs\twrite_calls\tclient_cpu_s\tother_cpu_s\trequests\twrk_read\tsock_errors\tnon2xx\tclient_bytes\tclient_secs\n' >"$RESULTS"
 
 # run_one SERVER C ROUND
 run_one() {
-  local srv=$1 c=$2 r=$3 t pids before after t0 t1 m0 m1 out reqs readb errs non2xx bt bw bc at aw ac
+  local srv=$1 c=$2 r=$3 t pids before after t0 t1 m0 m1 out reqs readb errs non2xx cbytes cus bt bw bc at aw ac
   t=$((c < 2 ? c : 2))
   if [[ $srv == nginx ]]; then
     pids=("${NGINX_PIDS[@]}")
@@ -67,7 +67,7 @@ run_one() {
   before=$(proc_snap "${pids[@]}")
   m0=$(machine_ticks)
   t0=$(now)
-  measure_cmd timeout $((DUR + 120)) wrk -t"$t" -c"$c" -d"${DUR}s" --timeout 60s "${URL[$srv]}"
+  measure_cmd timeout $((DUR + 120)) wrk -t"$t" -c"$c" -d"${DUR}s" --timeout 60s -s "$BENCH_DIR/wrk-bytes.lua" "${URL[$srv]}"
   t1=$(now)
   m1=$(machine_ticks)
   after=$(proc_snap "${pids[@]}")
@@ -78,14 +78,17 @@ run_one() {
   readb=$(awk '/requests in/ { print $(NF - 1) }' <<<"$out")
   errs=$(awk '/Socket errors/ { n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i + 0; print n }' <<<"$out")
   non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
+  cbytes=$(awk '$1 == "client_bytes" { print $2 }' <<<"$out")
+  cus=$(awk '$1 == "client_us" { print $2 }' <<<"$out")
+  [[ $cbytes =~ ^[0-9]+$ && $cus =~ ^[1-9][0-9]*$ ]] || die "wrk did not print client_bytes/client_us (bench/wrk-bytes.lua): $out"
   read -r bt bw bc <<<"$before"
   read -r at aw ac <<<"$after"
   # other = everything else the box did meanwhile (ksoftirqd, other users' processes): a noise gauge
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$srv" "$c" "$r" $((aw - bw)) "$(ticks_to_s $((at - bt)))" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$srv" "$c" "$r" $((aw - bw)) "$(ticks_to_s $((at - bt)))" \
     "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" $((ac - bc)) "$(ticks_to_s "$CMD_TICKS")" \
     "$(ticks_to_s $((m1 - m0 - (at - bt) - CMD_TICKS)))" \
-    "${reqs:-0}" "${readb:-?}" "${errs:-0}" "${non2xx:-0}" >>"$RESULTS"
-  tail -n1 "$RESULTS" | awk -F'\t' '{ printf "  %-6s c=%-2s round %s: %5.0f MB/s  CPU-s server %5.2f wrk %5.2f other %5.2f  %5.0f KiB/write-call  %2s requests done  wrk read %-8s sock errs %s  non-2xx %s\n", $1, $2, $3, $4 / $6 / 1e6, $5, $8, $9, $7 ? $4 / $7 / 1024 : 0, $10, $11, $12, $13 }'
+    "${reqs:-0}" "${readb:-?}" "${errs:-0}" "${non2xx:-0}" "$cbytes" "$(awk -v u="$cus" 'BEGIN { printf "%.6f", u / 1e6 }')" >>"$RESULTS"
+  tail -n1 "$RESULTS" | awk -F'\t' '{ printf "  %-6s c=%-2s round %s: %5.0f MB/s read by wrk (server wrote %5.0f MB/s)  CPU-s server %5.2f wrk %5.2f other %5.2f  %5.0f KiB/write-call  %2s requests done  sock errs %s  non-2xx %s\n", $1, $2, $3, $14 / $15 / 1e6, $4 / $6 / 1e6, $5, $8, $9, $7 ? $4 / $7 / 1024 : 0, $10, $12, $13 }'
 }
 
 for c in $CONNS; do

@@ -1,18 +1,27 @@
 // Turns the per-run TSV of bench/import.sh into a table: imaged's copy-image vs the stores' CLIs.
-//   node import-report.mjs RESULTS.tsv FLOOR_MBPS FLOOR_CPU CLI_STARTUP_TEXT SWIFT_SEGMENTATION_TEXT
+//   node import-report.mjs RESULTS.tsv FLOOR_MBPS FLOOR_CPU CLI_STARTUP_TEXT SWIFT_SEGMENTATION_TEXT [STARTUP_JSON]
+// STARTUP_JSON: {"file->rbd": [wall_s, cpu_s], ...}, what the path's CLIs cost before any data moves; the
+// 'excl. start-up' columns subtract it from the CLI side (imaged is a running daemon: it pays none per copy).
 // MB = 10^6 bytes. No target: ratios are reported (imaged/CLI, median of the per-round ratios).
 import { readTsv, median, f, out, table } from './stats.mjs';
 
-const [file, floorMbps, floorCpu, startup, segText] = process.argv.slice(2);
+const [file, floorMbps, floorCpu, startup, segText, startupJson] = process.argv.slice(2);
+const startupBy = startupJson ? JSON.parse(startupJson) : {};
 
 const range = (xs, d = 0) => (xs.length ? `${f(Math.min(...xs), d)}..${f(Math.max(...xs), d)}` : 'n/a');
 
-const all = readTsv(file).map((r) => ({
+const all = readTsv(file).map((r) => {
+  const [s0, c0] = r.side === 'cli' ? startupBy[r.path] ?? [NaN, NaN] : [0, 0];
+  return {
   ...r,
   mbps: r.ok === 'ok' ? r.bytes / r.secs / 1e6 : NaN,
+  // without the CLI's start-up (wall and CPU); NaN when it was not measured
+  netMbps: r.ok === 'ok' && r.secs > s0 ? r.bytes / (r.secs - s0) / 1e6 : NaN,
+  netCpu: r.side_cpu_s - c0,
   backend: r.osd_cpu_s + r.rgw_cpu_s + r.swift_cpu_s,
   otherCores: r.other_cpu_s / r.window_s,
-}));
+  };
+});
 const runs = all.filter((r) => r.ok === 'ok');
 
 out('copy-image, 1 GiB per run. MB/s = 1 GiB / wall time: imaged = POST /import .. first GET (every 50 ms) listing the target;');
@@ -28,6 +37,7 @@ out(`Swift: ${segText}.`);
 out();
 
 const rows = [];
+const netRows = [];
 const diag = [];
 for (const path of ['file->rbd', 'rbd->s3', 'file->swift']) {
   const cli = runs.filter((r) => r.path === path && r.side === 'cli');
@@ -42,6 +52,7 @@ for (const path of ['file->rbd', 'rbd->s3', 'file->swift']) {
     f(med(cli, 'side_cpu_s'), 2), f(med(im, 'side_cpu_s'), 2), f(ratio('side_cpu_s'), 3),
     f(med(cli, 'backend'), 2), f(med(im, 'backend'), 2),
   ]);
+  netRows.push([path, f(med(cli, 'netMbps')), f(ratio('netMbps'), 3), f(med(cli, 'netCpu'), 2), f(median(pairs.map(([c, i]) => i.side_cpu_s / c.netCpu)), 3)]);
   diag.push([
     path, range(cli.map((r) => r.mbps)), range(im.map((r) => r.mbps)),
     range(pairs.map(([c, i]) => i.mbps / c.mbps), 3),
@@ -56,6 +67,8 @@ out();
 out(`sha512sum floor (coreutils, the same 1 GiB from the page cache): ${floorMbps} MB/s, ${floorCpu} CPU-s: imaged's verification`);
 out('alone costs about that much CPU per copy (in a worker thread, overlapped with the transfer).');
 out(`CLI start-up per invocation (median of 3, included above): ${startup}`);
+out('the same without the CLIs\' start-up (rbd->s3: the slower of rbd and s3cmd for wall time, both for CPU):');
+table(['path', 'CLI MB/s excl. start-up', 'ratio', 'CPU-s CLI excl. start-up', 'ratio'], netRows);
 out();
 out('diagnostics: spread over rounds (min..max); backend split OSD/RGW/Swift; poller = the 50 ms GET loop\'s own CPU;');
 out('other load = CPUs busy with anything else (/proc/stat minus the side, backend and poller: mon, memcached, other users), worst run.');

@@ -18,15 +18,19 @@ if (mode === 'download') {
   const [summaryFile] = rest;
   const runs = readTsv(file).map((r) => ({
     ...r,
-    mbps: r.bytes / r.secs / 1e6,
-    cpuPerGib: r.cpu_s / (r.bytes / GIB),
-    pairPerGib: (r.cpu_s + r.client_cpu_s) / (r.bytes / GIB),
+    // client side: bytes wrk read in its own run time; what the server wrote includes bytes still unread in
+    // socket buffers when wrk stopped (kept as a diagnostic)
+    mbps: r.client_bytes / r.client_secs / 1e6,
+    serverMbps: r.bytes / r.secs / 1e6,
+    cpuPerGib: r.cpu_s / (r.client_bytes / GIB),
+    pairPerGib: (r.cpu_s + r.client_cpu_s) / (r.client_bytes / GIB),
     otherCores: r.other_cpu_s / r.secs,
     kibPerCall: r.write_calls ? r.bytes / r.write_calls / 1024 : NaN,
   }));
   const conns = [...new Set(runs.map((r) => r.c))];
-  out('DOWNLOAD: server-side bytes (/proc/PID/io wchar, counts sendfile) and server CPU (utime+stime: nginx master+workers,');
-  out('imaged node process incl. all threads); medians over rounds; ratio = median of the per-round imaged/nginx ratios');
+  out('DOWNLOAD: MB/s = bytes wrk read / wrk\'s run time (bench/wrk-bytes.lua); CPU-s/GiB = server CPU (utime+stime: nginx');
+  out('master+workers, imaged node process incl. all threads) per GiB read by wrk; medians over rounds; ratio = median of the');
+  out('per-round imaged/nginx ratios. Server-side bytes (/proc/PID/io wchar, counts sendfile) are in the diagnostics.');
   out();
   const rows = [];
   const diag = [];
@@ -51,14 +55,16 @@ if (mode === 'download') {
     ]);
     diag.push([
       c, f(med(ng, 'pairPerGib'), 3), f(med(im, 'pairPerGib'), 3), f(ratio('pairPerGib'), 3),
+      f(med(ng, 'serverMbps')), f(med(im, 'serverMbps')),
       f(med(ng, 'kibPerCall')), f(med(im, 'kibPerCall')), f(Math.max(...ng.map((r) => r.otherCores), ...im.map((r) => r.otherCores)), 2), errs,
     ]);
   }
   table(['c', 'rounds', 'nginx MB/s', 'imaged MB/s', 'ratio', '>=0.95x', 'nginx CPU-s/GiB', 'imaged CPU-s/GiB', 'ratio', '<=1.5x'], rows);
   out();
-  out('diagnostics: server+wrk CPU-s/GiB does not care which side loopback softirqs get charged to; KiB/call = bytes per');
-  out('write-type syscall (sendfile/write/writev, syscw); other load = CPUs busy with anything else (/proc/stat), worst run');
-  table(['c', 'server+wrk CPU-s/GiB nginx', 'imaged', 'ratio', 'KiB/call nginx', 'imaged', 'other load (CPUs)', 'wrk errors'], diag);
+  out('diagnostics: server+wrk CPU-s/GiB does not care which side loopback softirqs get charged to; server-side MB/s = bytes');
+  out('the server wrote (wchar) / wall time around wrk; KiB/call = bytes per write-type syscall (sendfile/write/writev, syscw);');
+  out('other load = CPUs busy with anything else (/proc/stat), worst run');
+  table(['c', 'server+wrk CPU-s/GiB nginx', 'imaged', 'ratio', 'server-side MB/s nginx', 'imaged', 'KiB/call nginx', 'imaged', 'other load (CPUs)', 'wrk errors'], diag);
   const busiest = Math.max(...runs.map((r) => r.otherCores));
   if (busiest > 0.25) {
     out(`WARNING: other processes kept up to ${f(busiest, 2)} of the CPUs busy during some runs: numbers are noisy, re-run on a quiet box`);
@@ -81,14 +87,15 @@ if (mode === 'download') {
   out('md5 + sha512 hash workers, xxh3, file writes); other load = CPUs busy with anything else; event-loop probe = GET /healthcheck every 10 ms on one keep-alive connection');
   out();
   const rows = runs.map((r) => [
-    r.round, f(r.mbps), f(r.cpu_s, 2), f(r.cpuPerGib, 3), f(r.client_cpu_s, 2), f(r.otherCores, 2), r.probe_n, f(r.p50, 2), f(r.p99, 2), f(r.max, 2), r.probe_errors, r.verified,
+    r.round, f(r.mbps), f(r.cpu_s, 2), f(r.cpuPerGib, 3), f(r.client_cpu_s, 2), f(r.otherCores, 2), r.probe_n, f(r.p50, 2), f(r.p99, 2), f(r.max, 2), r.probe_errors, r.probe_late, r.verified,
   ]);
-  rows.push(['idle', '', '', '', '', '', idle.n, f(idle.p50, 2), f(idle.p99, 2), f(idle.max, 2), idle.errors, '']);
+  rows.push(['idle', '', '', '', '', '', idle.n, f(idle.p50, 2), f(idle.p99, 2), f(idle.max, 2), idle.errors, idle.late, '']);
   rows.push([
     'median', f(median(runs.map((r) => r.mbps))), f(median(runs.map((r) => r.cpu_s)), 2), f(median(runs.map((r) => r.cpuPerGib)), 3), f(median(runs.map((r) => r.client_cpu_s)), 2), '', '',
-    f(median(runs.map((r) => r.p50)), 2), f(median(runs.map((r) => r.p99)), 2), f(Math.max(...runs.map((r) => r.max)), 2) + ' (max)', '', '',
+    f(median(runs.map((r) => r.p50)), 2), f(median(runs.map((r) => r.p99)), 2), f(Math.max(...runs.map((r) => r.max)), 2) + ' (max)', '', runs.reduce((a, r) => a + (Number(r.probe_late) || 0), 0) + ' (sum)', '',
   ]);
-  table(['round', 'MB/s', 'CPU-s', 'CPU-s/GiB', 'curl CPU-s', 'other load (CPUs)', 'probes', 'p50 ms', 'p99 ms', 'max ms', 'probe errs', 'image check'], rows);
+  out('late = probes sent more than 2 intervals (20 ms) behind schedule: the event loop was too busy to send them on time');
+  table(['round', 'MB/s', 'CPU-s', 'CPU-s/GiB', 'curl CPU-s', 'other load (CPUs)', 'probes', 'p50 ms', 'p99 ms', 'max ms', 'probe errs', 'late', 'image check'], rows);
   const busiest = Math.max(...runs.map((r) => r.otherCores));
   if (busiest > 0.25) {
     out(`WARNING: other processes kept up to ${f(busiest, 2)} of the CPUs busy during some uploads: numbers are noisy, re-run on a quiet box`);
@@ -98,7 +105,7 @@ if (mode === 'download') {
   const min = Math.min(...runs.map((r) => r.mbps));
   const s = `TARGET upload: median ${f(med)} MB/s (min ${f(min)}) >= ${TARGET_UL_MBPS} MB/s ${med >= TARGET_UL_MBPS ? 'PASS' : 'FAIL'}; ` +
     `event loop during upload p99 ${f(median(runs.map((r) => r.p99)), 2)} ms / max ${f(Math.max(...runs.map((r) => r.max)), 2)} ms ` +
-    `(idle p99 ${f(idle.p99, 2)} ms); all images verified: ${runs.every((r) => r.verified === 'ok') ? 'yes' : 'NO'}`;
+    `(idle p99 ${f(idle.p99, 2)} ms), ${runs.reduce((a, r) => a + (Number(r.probe_late) || 0), 0)} probes late (idle ${idle.late}); all images verified: ${runs.every((r) => r.verified === 'ok') ? 'yes' : 'NO'}`;
   out(`target (issue): upload >= ${TARGET_UL_MBPS} MB/s`);
   out(s);
   summary.push(s);

@@ -35,7 +35,7 @@ timeout $((IDLE_SECS + 30)) node "$BENCH_DIR/probe.mjs" "$PROBE_URL" --seconds "
 echo "  idle: $(cat "$IDLE_JSON")"
 
 RESULTS=$BENCH_TMP/upload.tsv
-printf 'round\tbytes\tsecs\tcpu_s\tclient_cpu_s\tother_cpu_s\tprobe_n\tp50\tp99\tmax\tprobe_errors\tverified\n' >"$RESULTS"
+printf 'round\tbytes\tsecs\tcpu_s\tclient_cpu_s\tother_cpu_s\tprobe_n\tp50\tp99\tmax\tprobe_errors\tprobe_late\tverified\n' >"$RESULTS"
 
 PROBE_PID=
 stop_probe() {
@@ -86,11 +86,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
   row=$(node -e '
     const p = JSON.parse(process.argv[1]);
     const [r, bytes, secs, cpu, ccpu, ocpu, v] = process.argv.slice(2);
-    console.log([r, bytes, secs, cpu, ccpu, ocpu, p.n, p.p50, p.p99, p.max, p.errors, v].join("\t"));' \
+    console.log([r, bytes, secs, cpu, ccpu, ocpu, p.n, p.p50, p.p99, p.max, p.errors, p.late, v].join("\t"));' \
     "$probe" "$r" "$FILE_SIZE" "$secs" "$cpu" "$ccpu" "$ocpu" "$verified")
   echo "$row" >>"$RESULTS"
-  awk -F'\t' '{ printf "  round %s: %4.0f MB/s  CPU-s imaged %5.2f (%.2f/GiB) curl %4.2f other %4.2f  event loop p50 %s ms p99 %s ms max %s ms (%s probes, %s errors)  image %s\n",
-    $1, $2 / $3 / 1e6, $4, $4 / ($2 / 1073741824), $5, $6, $8, $9, $10, $7, $11, $12 }' <<<"$row"
+  awk -F'\t' '{ printf "  round %s: %4.0f MB/s  CPU-s imaged %5.2f (%.2f/GiB) curl %4.2f other %4.2f  event loop p50 %s ms p99 %s ms max %s ms (%s probes, %s errors, %s late)  image %s\n",
+    $1, $2 / $3 / 1e6, $4, $4 / ($2 / 1073741824), $5, $6, $8, $9, $10, $7, $11, $12, $13 }' <<<"$row"
 
   # Free the space before the next round.
   dcode=$(curl -sS -m 60 -o /dev/null -w '%{http_code}' -X DELETE "$IMAGED_URL/v2/images/$id") || die "DELETE failed"

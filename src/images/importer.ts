@@ -207,7 +207,8 @@ export class Importer {
           if (mustSucceed) break;
         }
       }
-      if (failed.length && mustSucceed) throw new Error(`import into ${failed.join(',')} failed`);
+      // As Glance's _VerifyImageState: with all_stores_must_succeed false the import still fails when no store took it.
+      if (failed.length && (mustSucceed || done.length === 0)) throw new Error(`import into ${failed.join(',')} failed`);
     } catch (e) {
       this.log.warn({ image: id, method, err: (e as Error).message }, 'import failed');
       // all_stores_must_succeed: undo the copies this task made; the image is as it was before the import

@@ -1,10 +1,11 @@
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startTestDaemon, ADMIN, as, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, upload } from '../helpers/http.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const t = suite<{ d: TestDaemon; data: Buffer }>('image data: upload and download');
 t.before(async (ctx) => {
@@ -107,19 +108,27 @@ t('large Content-Length upload is read from the socket natively: exact bytes, co
   assert.ok(readFileSync(`${datadir(d)}/${img.id}`).equals(big));
 
   const victim = await createImage(d.url);
-  const status = await new Promise<number>((resolve) => {
-    const req = http.request(`${d.url}/v2/images/${victim.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 40 << 20 } }, (res) => {
+  const req = http.request(`${d.url}/v2/images/${victim.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 40 << 20 } });
+  const answered = new Promise<number>((resolve) => {
+    req.on('response', (res) => {
       res.resume();
       resolve(res.statusCode!);
     });
     req.on('error', () => resolve(-1));
-    req.write(Buffer.alloc(12 << 20, 3), async () => {
-      for (let i = 0; i < 50 && (await show(d, victim.id)).status !== 'saving'; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.is((await request(`${d.url}/v2/images/${victim.id}`, { method: 'DELETE' })).status, 204);
-    });
   });
+  await new Promise<void>((r) => req.write(Buffer.alloc(12 << 20, 3), () => r()));
+  // the delete must hit an upload in progress, not one that has not started
+  try {
+    await waitUntil(async () => (await show(d, victim.id)).status === 'saving', 'the upload to be saving');
+  } catch (e) {
+    req.destroy();
+    throw e;
+  }
+  assert.is((await request(`${d.url}/v2/images/${victim.id}`, { method: 'DELETE' })).status, 204);
+  const status = await answered;
+  req.destroy();
   assert.ok(status === 410 || status === -1, `status ${status}`); // the client may see the reset before the answer
-  for (let i = 0; i < 50 && leftovers(d).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await waitUntil(() => leftovers(d).length === 0, 'no partial file').catch(() => {});
   assert.equal(leftovers(d), []);
   assert.is((await request(`${d.url}/v2/images/${victim.id}`)).status, 404);
 });
@@ -140,9 +149,12 @@ t('range requests: 206 with Content-Range, suffix, open-ended, legacy Content-Ra
   assert.ok(r.body.equals(data.subarray(data.length - 10)));
   r = await get({ Range: `bytes=1000-${data.length + 5000}` });
   assert.is(r.status, 206);
-  assert.is(r.body.length, data.length - 1000);
+  assert.is(r.headers['content-range'], `bytes 1000-${data.length - 1}/${data.length}`, 'clamped to the image');
+  assert.is(Number(r.headers['content-length']), data.length - 1000);
+  assert.ok(r.body.equals(data.subarray(1000)));
   r = await get({ 'Content-Range': 'bytes 10-19/*' });
   assert.is(r.status, 206);
+  assert.is(r.headers['content-range'], `bytes 10-19/${data.length}`);
   assert.ok(r.body.equals(data.subarray(10, 20)));
   r = await get({ Range: `bytes=${data.length}-` });
   assert.is(r.status, 416);
@@ -159,6 +171,48 @@ t('range requests: 206 with Content-Range, suffix, open-ended, legacy Content-Ra
   assert.is(r.status, 416);
   r = await get({ 'Content-Range': `bytes 0-${data.length}/*` }); // stop beyond the image
   assert.is(r.status, 416);
+});
+
+t('range edge cases: one byte, the last byte, suffix longer than the image, Content-Range totals; a 0-byte image has no satisfiable range', async ({ d, data }) => {
+  const img = await createImage(d.url, {}, ADMIN);
+  assert.is((await upload(d.url, img.id, data, ADMIN)).status, 204);
+  const get = (id: string, h: Record<string, string>) => request(`${d.url}/v2/images/${id}/file`, { headers: { ...ADMIN, ...h } });
+  const N = data.length;
+  const cases: Array<[Record<string, string>, number, number, string]> = [
+    [{ Range: 'bytes=0-0' }, 0, 1, `bytes 0-0/${N}`],
+    [{ Range: `bytes=${N - 1}-${N - 1}` }, N - 1, N, `bytes ${N - 1}-${N - 1}/${N}`],
+    [{ Range: `bytes=${N - 1}-` }, N - 1, N, `bytes ${N - 1}-${N - 1}/${N}`],
+    [{ Range: 'bytes=-1' }, N - 1, N, `bytes ${N - 1}-${N - 1}/${N}`],
+    [{ Range: `bytes=-${N + 10}` }, 0, N, `bytes 0-${N - 1}/${N}`],
+    [{ Range: 'bytes=0-' }, 0, N, `bytes 0-${N - 1}/${N}`],
+    [{ Range: 'bytes=7-7' }, 7, 8, `bytes 7-7/${N}`],
+    [{ 'Content-Range': 'bytes 0-0/*' }, 0, 1, `bytes 0-0/${N}`],
+    [{ 'Content-Range': `bytes 100-199/${N}` }, 100, 200, `bytes 100-199/${N}`],
+  ];
+  for (const [h, from, to, cr] of cases) {
+    const r = await get(img.id, h);
+    const what = JSON.stringify(h);
+    assert.is(r.status, 206, what);
+    assert.is(r.headers['content-range'], cr, what);
+    assert.is(Number(r.headers['content-length']), to - from, what);
+    assert.ok(r.body.equals(data.subarray(from, to)), what);
+  }
+  for (const h of [{ Range: `bytes=${N}-${N}` }, { Range: 'bytes=-0' }, { Range: `bytes=${N + 1}-` }]) {
+    const r = await get(img.id, h);
+    assert.is(r.status, 416, JSON.stringify(h));
+    assert.is(r.headers['content-range'], `bytes */${N}`, JSON.stringify(h));
+  }
+
+  const empty = await createImage(d.url, {}, ADMIN);
+  assert.is((await upload(d.url, empty.id, Buffer.alloc(0), ADMIN)).status, 204);
+  const whole = await get(empty.id, {});
+  assert.is(whole.status, 200);
+  assert.is(whole.body.length, 0);
+  for (const h of [{ Range: 'bytes=0-0' }, { Range: 'bytes=0-' }, { Range: 'bytes=-1' }, { 'Content-Range': 'bytes 0-0/*' }] as Record<string, string>[]) {
+    const r = await get(empty.id, h);
+    assert.is(r.status, 416, JSON.stringify(h));
+    assert.is(r.headers['content-range'], 'bytes */0', JSON.stringify(h));
+  }
 });
 
 t('no data yet → 204; HEAD → 405; wrong content type → 415; unknown image → 404', async ({ d }) => {

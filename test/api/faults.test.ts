@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -7,6 +7,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, upload } from '../helpers/http.js';
+import { waitUntil } from '../helpers/wait.js';
 
 // Faults on the data path: a full disk, a delete racing an upload, clients vanishing mid-download.
 
@@ -72,20 +73,24 @@ t('store full: announced size → 413 up front; streamed past the space → 413,
 
 t('delete during upload: upload fails, nothing is left behind', async ({ d }) => {
   const img = await createImage(d.url);
+  const req = http.request(`${d.url}/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 4 << 20 } });
   const done = new Promise<number>((resolve) => {
-    const req = http.request(`${d.url}/v2/images/${img.id}/file`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 4 << 20 } }, (res) => {
+    req.on('response', (res) => {
       res.resume();
       resolve(res.statusCode!);
     });
     req.on('error', () => resolve(-1));
-    req.write(Buffer.alloc(1 << 20, 3));
-    // the rest never comes until after the delete
-    setTimeout(async () => {
-      for (let i = 0; i < 50 && (await status(d, img.id)) !== 'saving'; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.is((await request(`${d.url}/v2/images/${img.id}`, { method: 'DELETE' })).status, 204);
-      req.end(Buffer.alloc(3 << 20, 3));
-    }, 50);
   });
+  req.write(Buffer.alloc(1 << 20, 3));
+  // the rest never comes until after the delete, which must hit an upload in progress
+  try {
+    await waitUntil(async () => (await status(d, img.id)) === 'saving', 'the upload to be saving');
+  } catch (e) {
+    req.destroy();
+    throw e;
+  }
+  assert.is((await request(`${d.url}/v2/images/${img.id}`, { method: 'DELETE' })).status, 204);
+  req.end(Buffer.alloc(3 << 20, 3));
   const code = await done;
   assert.ok(code === 410 || code === -1, `upload answered ${code}`);
   await new Promise((r) => setTimeout(r, 100));

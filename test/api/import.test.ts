@@ -1,11 +1,11 @@
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startTestDaemon, ADMIN, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, jsonHeaders } from '../helpers/http.js';
 import { run } from '../helpers/proc.js';
 
@@ -55,10 +55,10 @@ t.after(async (ctx) => {
   ctx.web.close();
 });
 
-async function waitImport(d: TestDaemon, id: string, ms = 20_000) {
+async function waitImport(d: TestDaemon, id: string, ms = 20_000, headers: Record<string, string> = {}) {
   const until = Date.now() + ms;
   for (;;) {
-    const img = (await request(`${d.url}/v2/images/${id}`)).json;
+    const img = (await request(`${d.url}/v2/images/${id}`, { headers })).json;
     if (!img.os_glance_importing_to_stores && img.status !== 'importing' && !img.os_glance_import_task) return img;
     if (Date.now() > until) throw new Error(`import did not finish: ${JSON.stringify(img)}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -66,8 +66,8 @@ async function waitImport(d: TestDaemon, id: string, ms = 20_000) {
 }
 const importReq = (d: TestDaemon, id: string, body: object, headers: Record<string, string> = {}) =>
   request(`${d.url}/v2/images/${id}/import`, { method: 'POST', headers: jsonHeaders(headers), body: JSON.stringify(body) });
-const stage = (d: TestDaemon, id: string, data: Buffer) =>
-  request(`${d.url}/v2/images/${id}/stage`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length }, body: data });
+const stage = (d: TestDaemon, id: string, data: Buffer, headers: Record<string, string> = {}) =>
+  request(`${d.url}/v2/images/${id}/stage`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length, ...headers }, body: data });
 
 t('info/import lists the methods; glance-direct into two stores', async ({ d, data }) => {
   const info = await request(`${d.url}/v2/info/import`);
@@ -157,6 +157,130 @@ t('a store that fails: all_stores_must_succeed false keeps the good copy; true u
     assert.not.ok(readdirSync(fastDir).includes(b.id), 'the fast copy was undone');
   } finally {
     (await import('node:fs')).mkdirSync(slowDir, { recursive: true });
+  }
+});
+
+/** Flips one byte in the middle of a file: same size, other hash. */
+function corrupt(file: string) {
+  const fd = openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    const at = Math.floor(fstatSync(fd).size / 2);
+    readSync(fd, b, 0, 1, at);
+    b[0] ^= 0xff;
+    writeSync(fd, b, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+t('copy-image from a source whose bytes no longer hash to the image: refused, not listed in stores, nothing left in the target', async ({ d, data }) => {
+  const img = await createImage(d.url, { name: 'rotten-source' }, ADMIN);
+  await stage(d, img.id, data, ADMIN);
+  await importReq(d, img.id, { method: { name: 'glance-direct' }, stores: ['fast'] }, ADMIN);
+  const before = await waitImport(d, img.id, 20_000, ADMIN);
+  assert.is(before.stores, 'fast');
+  const fastDir = d.config.stores.find((s) => s.id === 'fast')!.datadir!;
+  const slowDir = d.config.stores.find((s) => s.id === 'slow')!.datadir!;
+  corrupt(path.join(fastDir, img.id));
+  assert.is((await importReq(d, img.id, { method: { name: 'copy-image' }, stores: ['slow'] }, ADMIN)).status, 202);
+  const after = await waitImport(d, img.id, 20_000, ADMIN);
+  assert.is(after.stores, 'fast');
+  assert.is(after.os_glance_failed_import, 'slow');
+  assert.is(after.status, 'active');
+  assert.is(after.checksum, md5(data), 'the image keeps its checksums');
+  assert.equal(readdirSync(slowDir).filter((n) => n.includes(img.id)), [], 'no copy, complete or partial, in slow');
+});
+
+t('copy-image of an image with only an md5 (from before os_hash_value): verified by md5, a corrupt source refused', async ({ d, data }) => {
+  const fastDir = d.config.stores.find((s) => s.id === 'fast')!.datadir!;
+  const slowDir = d.config.stores.find((s) => s.id === 'slow')!.datadir!;
+  const md5Only = async (name: string) => {
+    const img = await createImage(d.url, { name }, ADMIN);
+    await stage(d, img.id, data, ADMIN);
+    await importReq(d, img.id, { method: { name: 'glance-direct' }, stores: ['fast'] }, ADMIN);
+    assert.is((await waitImport(d, img.id, 20_000, ADMIN)).stores, 'fast');
+    await d.daemon.internals.catalog.update(img.id, (cur) => ({ ...cur, os_hash_algo: null, os_hash_value: null }));
+    return img.id;
+  };
+  const good = await md5Only('md5-only');
+  assert.is((await importReq(d, good, { method: { name: 'copy-image' }, stores: ['slow'] }, ADMIN)).status, 202);
+  const g = await waitImport(d, good, 20_000, ADMIN);
+  assert.is(g.stores, 'fast,slow');
+  assert.is(g.os_glance_failed_import, '');
+  assert.ok(readFileSync(path.join(slowDir, good)).equals(data));
+
+  const bad = await md5Only('md5-only-rotten');
+  corrupt(path.join(fastDir, bad));
+  assert.is((await importReq(d, bad, { method: { name: 'copy-image' }, stores: ['slow'] }, ADMIN)).status, 202);
+  const b = await waitImport(d, bad, 20_000, ADMIN);
+  assert.is(b.stores, 'fast');
+  assert.is(b.os_glance_failed_import, 'slow');
+  assert.equal(readdirSync(slowDir).filter((n) => n.includes(bad)), []);
+});
+
+t('glance-direct from staged data altered after staging: refused in every store, image back to uploading', async ({ d, data }) => {
+  const img = await createImage(d.url, { name: 'rotten-stage' }, ADMIN);
+  assert.is((await stage(d, img.id, data, ADMIN)).status, 204);
+  corrupt(path.join(d.config.imaged.stateDir, 'staging', img.id));
+  assert.is((await importReq(d, img.id, { method: { name: 'glance-direct' }, stores: ['fast', 'slow'], all_stores_must_succeed: false }, ADMIN)).status, 202);
+  const after = await waitImport(d, img.id, 20_000, ADMIN);
+  assert.is(after.status, 'uploading');
+  assert.not.ok(after.stores);
+  assert.is(after.checksum, null);
+  assert.is(after.os_glance_failed_import, 'fast,slow');
+  for (const s of d.config.stores) assert.equal(readdirSync(s.datadir!).filter((n) => n.includes(img.id)), [], s.id);
+  assert.is((await request(`${d.url}/v2/images/${img.id}/file`, { headers: ADMIN })).status, 204, 'no data to download');
+});
+
+t('image_size_cap: PUT /stage over it → 413 and the image back to queued; a web-download over it fails the import (Glance\'s task does the same)', async ({ data, webUrl }) => {
+  const port = Number(new URL(webUrl).port);
+  const d = await startTestDaemon({
+    multiStore: true,
+    imageSizeCap: 1 << 20,
+    tweak: (c) => {
+      c.importFilter.allowedPorts = [80, 443, port];
+      c.importFilter.allowedHosts = ['127.0.0.1'];
+    },
+  });
+  try {
+    const staging = path.join(d.config.imaged.stateDir, 'staging');
+    const announced = await createImage(d.url, { name: 'stage-big' }, ADMIN);
+    const r = await stage(d, announced.id, data, ADMIN).catch(() => ({ status: -1, body: Buffer.alloc(0) }));
+    assert.is(r.status, 413, r.body.toString());
+    assert.is((await request(`${d.url}/v2/images/${announced.id}`, { headers: ADMIN })).json.status, 'queued');
+    // streamed without a size: refused once past the cap
+    const chunked = await createImage(d.url, { name: 'stage-big-chunked' }, ADMIN);
+    const code = await new Promise<number>((resolve) => {
+      const req = http.request(`${d.url}/v2/images/${chunked.id}/stage`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked', ...ADMIN } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', () => {});
+      let off = 0;
+      const pump = () => {
+        while (off < data.length && req.write(data.subarray(off, off + 65536))) off += 65536;
+        if (off < data.length) req.once('drain', () => { off += 65536; pump(); });
+        else req.end();
+      };
+      pump();
+    });
+    assert.is(code, 413);
+    assert.is((await request(`${d.url}/v2/images/${chunked.id}`, { headers: ADMIN })).json.status, 'queued');
+    // at the cap exactly is fine
+    const fits = await createImage(d.url, { name: 'stage-fits' }, ADMIN);
+    assert.is((await stage(d, fits.id, data.subarray(0, 1 << 20), ADMIN)).status, 204);
+
+    const web = await createImage(d.url, { name: 'web-big' }, ADMIN);
+    assert.is((await importReq(d, web.id, { method: { name: 'web-download', uri: `${webUrl}/disk.raw` } }, ADMIN)).status, 202);
+    const w = await waitImport(d, web.id, 20_000, ADMIN);
+    assert.is(w.status, 'queued');
+    assert.not.ok(w.stores);
+    assert.is(w.os_glance_failed_import, 'fast');
+    for (const s of d.config.stores) assert.equal(readdirSync(s.datadir!).filter((n) => n.includes(web.id)), [], s.id);
+    assert.equal(readdirSync(staging).filter((n) => n !== fits.id), [], 'nothing over the cap is left in staging');
+  } finally {
+    await d.stop();
   }
 });
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { checkStoreDirs, embeddedDefaultConfig, type Config } from '../../src/config/index.js';
 import { loadText, tmpDir } from './helpers.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { checkStoreDirs, embeddedDefaultConfig, formatEffectiveConfig, formatProblem, loadConfig, type Config } from '../../src/config/index.js';
 import { fixture, loadText, tmpDir } from './helpers.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/config/index.js';
 import { errors, find, fixture, loadText, options, warnings } from './helpers.js';

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { errors, find, loadText, options, warnings } from './helpers.js';
 

@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { chmodSync, chownSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { IMAGED, ROOT, freePort, run, startImaged } from '../helpers/proc.js';
+import { waitUntil } from '../helpers/wait.js';
 import { createImage, request, upload } from '../helpers/http.js';
 
 const t = suite<{ dir: string }>('the imaged executable: CLI, config files, restarts');
@@ -156,12 +158,40 @@ t('[imaged] send_threads sets how many threads send downloads (0: the event loop
 t('no config: check-config accepts the embedded default, names ./var and creates nothing', async ({ dir }) => {
   const d = path.join(dir, 'embedded');
   mkdirSync(d);
-  // The embedded default listens on 9292; only check that check-config accepts it and names var/.
+  // check-config accepts the embedded default, names var/ and creates nothing
   const r = await run(IMAGED, ['check-config'], { cwd: d });
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, `filesystem_store_datadir = ${path.join(d, 'var/images')}\n`);
   assert.match(r.stdout, `state_dir = ${path.join(d, 'var/state')}\n`);
   assert.equal(readdirSync(d), [], 'a diagnostic creates nothing');
+  const datadir = /^filesystem_store_datadir\s*=\s*(\S+)/m.exec(r.stdout)?.[1];
+  assert.ok(datadir, r.stdout);
+
+  // Then really start it. It listens on 127.0.0.1:9292, so it gets a network namespace of its own (root, as
+  // the suite runs) where that port is free whatever else runs on this host; curl joins it with nsenter.
+  const child = spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0"', IMAGED], { cwd: d, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (out += c));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const curl = (args: string[], input?: string) =>
+    run('nsenter', ['--target', String(child.pid), '--net', 'curl', '-sS', '--max-time', '10', ...args], { input });
+  try {
+    await waitUntil(async () => (await curl(['-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9292/healthcheck'])).stdout === '200', `imaged on the embedded default to answer (output: ${out})`, 20_000, 100);
+    const created = await curl(['-X', 'POST', '-H', 'Content-Type: application/json', '-H', 'X-Roles: admin,member,reader',
+      '--data-binary', '{"name":"embedded","disk_format":"raw","container_format":"bare"}', 'http://127.0.0.1:9292/v2/images']);
+    const id = JSON.parse(created.stdout).id;
+    assert.ok(id, created.stdout + created.stderr);
+    const put = await curl(['-X', 'PUT', '-H', 'Content-Type: application/octet-stream', '-H', 'X-Roles: admin,member,reader', '--data-binary', '@-',
+      '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:9292/v2/images/${id}/file`], 'hello from the embedded default');
+    assert.is(put.stdout, '204', put.stderr);
+    const got = await curl(['-H', 'X-Roles: admin,member,reader', `http://127.0.0.1:9292/v2/images/${id}/file`]);
+    assert.is(got.stdout, 'hello from the embedded default');
+    assert.is(readFileSync(path.join(datadir!, id), 'utf8'), 'hello from the embedded default');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.is(await exited, 0, out);
 });
 
 /** A free port below 1024 on loopback. */
@@ -365,6 +395,5 @@ t('SIGTERM: [imaged] drain_timeout cuts a stalled transfer, exit 0; a second SIG
   assert.ok(Date.now() - sent < 2000, 'the second signal forces the exit');
   dl.res.resume();
   assert.is(await dl.done, 'cut');
-});
 
 t.run();

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import path from 'node:path';

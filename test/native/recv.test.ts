@@ -1,5 +1,5 @@
 // recv(2) into caller memory (native/socket_io.cc) and the upload body source built on it (src/data/body.ts).
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';

@@ -1,6 +1,6 @@
 // Downloads go out from the addon's sender threads by default; IMAGED_SEND_THREADS=0 sends from the
 // event loop. Both must deliver the exact bytes (each case runs in its own process: the setting is read once).
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';

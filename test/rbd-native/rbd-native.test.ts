@@ -10,7 +10,7 @@
 // (CEPH_CONF, CEPH_USER, CEPH_GLANCE_KEYRING, CEPH_ADMIN_KEYRING, CEPH_POOL,
 // CEPH_FSID), written by
 // `test/env/ceph.sh start`, provides the defaults.
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

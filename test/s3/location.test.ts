@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { formatS3Url, locationHost, parseS3Url, sameHost } from '../../src/stores/s3-location.js';
 

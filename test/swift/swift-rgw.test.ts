@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { cephDir, readEnvFile } from '../helpers/envfile.js';

@@ -1,6 +1,6 @@
 // The file store's writer: aligned blocks go out with O_DIRECT (not through the page cache), everything
 // else buffered, and the file is the exact bytes either way.
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { createInspector, formatToInspect, guidBytes, virtualSizeOf } from '../../src/data/format-inspector.js';
 
