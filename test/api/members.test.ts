@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { startTestDaemon, ADMIN, as, type TestDaemon } from '../helpers/daemon.js';
 import { request, createImage, jsonHeaders, PATCH_TYPE } from '../helpers/http.js';

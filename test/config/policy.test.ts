@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { RequestContext } from '../../src/auth/context.js';
 import { Enforcer, PolicyFileError, type PolicyOptions } from '../../src/auth/enforcer.js';

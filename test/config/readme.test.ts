@@ -2,7 +2,7 @@
 // defaults must list every option imaged reads with the default the code uses.
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { Opt } from '../../src/config/options.js';
 import {

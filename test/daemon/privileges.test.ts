@@ -1,7 +1,7 @@
 // The switch from root to the service user, checked in child processes (the test runner stays root).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { willDropTo } from '../../src/daemon/privileges.js';
 import { ROOT } from '../helpers/proc.js';

@@ -1,4 +1,4 @@
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { pino } from 'pino';
 import { KeystoneClient, KeystoneUnavailable } from '../../src/auth/keystone-client.js';

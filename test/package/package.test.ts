@@ -3,7 +3,7 @@
 // not PID 1 here, so setpriv does what systemd would), upload and download an image with curl,
 // stop it, apt-get purge it, and look for anything left behind. Needs root, dpkg and apt: it
 // fails, never skips, where it cannot do its job. Each step needs the previous one.
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';

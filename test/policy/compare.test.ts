@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { glanceEnv } from '../helpers/glance.js';

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { noauthContext, type NoauthSettings } from '../../src/auth/context.js';
 

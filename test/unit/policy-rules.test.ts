@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { test } from 'uvu';
+import { test } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { pyFloat, pyStr } from '../../src/auth/pystr.js';
 import { checkToString, compile, parseRule, RuleSyntaxError, type Creds, type Evaluator, type Target } from '../../src/auth/rules.js';
