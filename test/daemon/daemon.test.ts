@@ -395,5 +395,6 @@ t('SIGTERM: [imaged] drain_timeout cuts a stalled transfer, exit 0; a second SIG
   assert.ok(Date.now() - sent < 2000, 'the second signal forces the exit');
   dl.res.resume();
   assert.is(await dl.done, 'cut');
+});
 
 t.run();
