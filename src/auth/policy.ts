@@ -46,7 +46,7 @@ export function inListing(ctx: RequestContext, img: ImageRecord, f: ListingFilte
 
 function listableByUser(ctx: RequestContext, img: ImageRecord, memberStatus: ListingFilter['memberStatus'], membership: CallerMembership): boolean {
   if (img.visibility === 'public' || img.visibility === 'community') return true;
-  // Project-less noauth callers own the ownerless images they create (as in canModify); Glance has no such caller.
+  // Project-less noauth callers own the ownerless images they create; Glance has no such caller.
   if (img.owner === null) return ctx.projectId === null;
   if (isOwner(ctx, img)) return true;
   // Glance would list every shared image that has any member to a caller without a project (its member query
@@ -55,10 +55,6 @@ function listableByUser(ctx: RequestContext, img: ImageRecord, memberStatus: Lis
   const status = membership(img);
   return status !== null && (memberStatus === 'all' || status === memberStatus);
 }
-
-/** Changing the image or its data: admin or the owning project. */
-export const canModify = (ctx: RequestContext, img: ImageRecord) =>
-  ctx.isAdmin || isOwner(ctx, img) || (img.owner === null && ctx.projectId === null);
 
 export type MemberAction = 'list' | 'show' | 'add' | 'update' | 'delete';
 

@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { suite } from '../helpers/suite.js';
 import { noauthContext, type NoauthSettings, type RequestContext } from '../../src/auth/context.js';
-import { canModify, canSee, inListing, isOwner } from '../../src/auth/policy.js';
+import { canSee, inListing, isOwner } from '../../src/auth/policy.js';
 import type { ImageRecord, Visibility } from '../../src/images/record.js';
 
 // The noauth identity and Glance's default visibility rules, case by case (the API tests go through them too).
@@ -21,13 +21,13 @@ t('without trusted headers: the configured identity, whatever the request says',
   assert.is(none.userId, null);
 });
 
-t('with trusted headers: X-Project-Id (else X-Tenant-Id), X-User-Id, X-Roles (trimmed, lower-cased); absent ones keep the settings', () => {
+t('with trusted headers: X-Project-Id (else X-Tenant-Id), X-User-Id, X-Roles (trimmed, lower-cased); absent project/user keep the settings, absent X-Roles means no roles', () => {
   const s = settings({ trustHeaders: true });
   const c = noauthContext(s, headers({ 'x-project-id': 'p1', 'x-tenant-id': 't1', 'x-user-id': 'u1', 'x-roles': ' Admin , member,,' }), 'r');
   assert.equal(c, { projectId: 'p1', userId: 'u1', roles: ['admin', 'member'], isAdmin: true, requestId: 'r' });
   assert.is(noauthContext(s, headers({ 'x-tenant-id': 't1' }), 'r').projectId, 't1');
   const bare = noauthContext(s, headers({}), 'r');
-  assert.equal([bare.projectId, bare.userId, bare.roles, bare.isAdmin], ['p-node', 'u-node', ['member', 'reader'], false]);
+  assert.equal([bare.projectId, bare.userId, bare.roles, bare.isAdmin], ['p-node', 'u-node', [], false]);
   assert.equal(noauthContext(s, headers({ 'x-roles': '' }), 'r').roles, []);
   assert.is(noauthContext(s, headers({ 'x-roles': 'administrator' }), 'r').isAdmin, false);
 });
@@ -35,6 +35,7 @@ t('with trusted headers: X-Project-Id (else X-Tenant-Id), X-User-Id, X-Roles (tr
 const ctx = (projectId: string | null, isAdmin = false): RequestContext => ({ projectId, userId: null, roles: isAdmin ? ['admin'] : ['member'], isAdmin, requestId: 'r' });
 const img = (owner: string | null, visibility: Visibility) => ({ owner, visibility }) as ImageRecord;
 const VIS: Visibility[] = ['public', 'community', 'shared', 'private'];
+const noMember = () => null;
 
 t('isOwner needs both sides set and equal', () => {
   assert.ok(isOwner(ctx('p1'), img('p1', 'private')));
@@ -46,22 +47,13 @@ t('isOwner needs both sides set and equal', () => {
 
 t('canSee: admin all; public and community anyone; ownerless anyone; else the owner only', () => {
   for (const v of VIS) {
-    assert.ok(canSee(ctx('x', true), img('p2', v)), `admin ${v}`);
-    assert.ok(canSee(ctx('p1'), img('p1', v)), `owner ${v}`);
-    assert.ok(canSee(ctx('p1'), img(null, v)), `ownerless ${v}`);
-    assert.is(canSee(ctx('p1'), img('p2', v)), v === 'public' || v === 'community', `other ${v}`);
-    assert.is(canSee(ctx(null), img('p2', v)), v === 'public' || v === 'community', `project-less ${v}`);
-  }
-});
-
-t('canModify: admin, the owner, or a project-less caller on an ownerless image', () => {
-  for (const v of VIS) {
-    assert.ok(canModify(ctx('x', true), img('p2', v)));
-    assert.ok(canModify(ctx('p1'), img('p1', v)));
-    assert.not.ok(canModify(ctx('p1'), img('p2', v)), v);
-    assert.ok(canModify(ctx(null), img(null, v)));
-    assert.not.ok(canModify(ctx('p1'), img(null, v)), `ownerless, caller with a project, ${v}`);
-    assert.not.ok(canModify(ctx(null), img('p2', v)));
+    assert.ok(canSee(ctx('x', true), img('p2', v), noMember), `admin ${v}`);
+    assert.ok(canSee(ctx('p1'), img('p1', v), noMember), `owner ${v}`);
+    assert.ok(canSee(ctx('p1'), img(null, v), noMember), `ownerless ${v}`);
+    assert.is(canSee(ctx('p1'), img('p2', v), noMember), v === 'public' || v === 'community', `other ${v}`);
+    assert.is(canSee(ctx(null), img('p2', v), noMember), v === 'public' || v === 'community', `project-less ${v}`);
+    // a member of a shared image sees it whatever its status; membership of other visibilities counts for nothing
+    assert.is(canSee(ctx('p1'), img('p2', v), () => 'pending'), v !== 'private', `member ${v}`);
   }
 });
 
@@ -69,7 +61,7 @@ t('inListing as Glance image_get_all: the starting set, then the visibility filt
   const user = ctx('p1');
   const admin = ctx('p1', true);
   const expect = (c: RequestContext, owner: string | null, v: Visibility, filter: string | null, want: boolean) =>
-    assert.is(inListing(c, img(owner, v), filter), want, `${c.isAdmin ? 'admin' : c.projectId ?? 'none'} ${owner} ${v} ?visibility=${filter}`);
+    assert.is(inListing(c, img(owner, v), { visibility: filter, memberStatus: 'accepted' }, noMember), want, `${c.isAdmin ? 'admin' : c.projectId ?? 'none'} ${owner} ${v} ?visibility=${filter}`);
   // no filter: own + public; community only when own (admins too); admins see others' shared and private
   expect(user, 'p1', 'private', null, true);
   expect(user, 'p1', 'shared', null, true);
