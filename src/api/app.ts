@@ -89,7 +89,7 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
 
   if (o.cache) {
     app.route('/v2/cache', cacheApi(o.cache, {
-      enforcer: svc.policy.enforcer,
+      policy: svc.policy,
       canSeeImage: async (id, c) => {
         try {
           return o.edge ? true : svc.downloadable(c.get('ctx'), id) !== null;
@@ -119,7 +119,7 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
     showDirectUrl: o.showDirectUrl, showMultipleLocations: o.showMultipleLocations, multiStore: o.multiStore,
     importMethods: o.importMethods, storeIds,
   }));
-  app.route('/v2/info', infoApi(stores, { multiStore: o.multiStore, importMethods: o.importMethods, enforcer: svc.policy.enforcer }));
+  app.route('/v2/info', infoApi(stores, { multiStore: o.multiStore, importMethods: o.importMethods, policy: svc.policy }));
   app.delete('/v2/stores/:store/:id', async (c) => {
     await svc.deleteFromStore(c.get('ctx'), c.req.param('store'), c.req.param('id'));
     return c.body(null, 204);

@@ -1,18 +1,18 @@
 import { Hono } from 'hono';
 import type { ImageCache } from '../cache/cache.js';
-import type { Enforcer } from '../auth/enforcer.js';
+import type { ImagePolicy } from '../auth/image-policy.js';
 import { badRequest, forbidden, notFound } from '../util/errors.js';
 import { isUuid } from '../util/uuid.js';
 import type { Env } from './env.js';
 
 /** Glance's cache API (v2.14): cache_list, cache_image, cache_delete (admin by Glance's defaults). */
-export function cacheApi(cache: ImageCache, o: { enforcer: Enforcer; canSeeImage: (ctxImageId: string, c: any) => Promise<boolean> }) {
+export function cacheApi(cache: ImageCache, o: { policy: ImagePolicy; canSeeImage: (ctxImageId: string, c: any) => Promise<boolean> }) {
   const app = new Hono<Env>();
   const action = (method: string, path: string) =>
     method === 'GET' ? 'cache_list' : method === 'PUT' || path.endsWith('/clean') || path.endsWith('/prune') ? 'cache_image' : 'cache_delete';
   app.use('*', async (c, next) => {
     // webob's bare text, as Glance answers a cache policy denial
-    if (!o.enforcer.check(c.get('ctx'), action(c.req.method, c.req.path), {})) throw forbidden('Access was denied to this resource.');
+    if (!o.policy.enforcer.check(c.get('ctx'), action(c.req.method, c.req.path), {})) throw forbidden('Access was denied to this resource.');
     await next();
   });
   const seconds = (ms: number) => ms / 1000;

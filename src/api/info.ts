@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import type { StoreRegistry } from '../stores/registry.js';
-import type { Enforcer } from '../auth/enforcer.js';
+import type { ImagePolicy } from '../auth/image-policy.js';
 import { notFound } from '../util/errors.js';
 import type { Env } from './env.js';
 
 /** /v2/info/*: what the site offers. */
-export function infoApi(stores: StoreRegistry, o: { multiStore: boolean; importMethods: string[]; enforcer: Enforcer }) {
+export function infoApi(stores: StoreRegistry, o: { multiStore: boolean; importMethods: string[]; policy: ImagePolicy }) {
   const app = new Hono<Env>();
   const multiOnly = () => {
     if (!o.multiStore) throw notFound('Multi backend is not supported at this site.');
@@ -25,7 +25,7 @@ export function infoApi(stores: StoreRegistry, o: { multiStore: boolean; importM
   });
   app.get('/stores/detail', (c) => {
     multiOnly();
-    o.enforcer.enforce(c.get('ctx'), 'stores_info_detail', {});
+    o.policy.enforcer.enforce(c.get('ctx'), 'stores_info_detail', {});
     return c.json({
       stores: stores.all().map((s) => {
         const why = s.unavailableReason();

@@ -13,7 +13,20 @@ import { forbidden, HttpError } from '../util/errors.js';
  * Whether the image is visible at all (Glance's database layer) is src/auth/policy.ts's canSee, asked first.
  */
 export class ImagePolicy {
-  constructor(readonly enforcer: Enforcer, private readonly secureRbac: boolean) {}
+  constructor(private current: Enforcer, private readonly secureRbac: boolean) {}
+
+  /** The rules in force (replaced as a whole on reload). */
+  get enforcer(): Enforcer {
+    return this.current;
+  }
+
+  /**
+   * SIGHUP: the policy files read again. Only the files' rules change: enforce_secure_rbac and the
+   * enforce_* options need a restart (they change which checks exist, as glance-api reads them once).
+   */
+  replace(enforcer: Enforcer): void {
+    this.current = enforcer;
+  }
 
   /** Glance's context.is_admin: the context_is_admin rule (role:admin unless a policy file says otherwise). */
   admit(ctx: RequestContext): RequestContext {

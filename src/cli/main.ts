@@ -120,4 +120,14 @@ async function serve(args: ConfigArg[]) {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP (ExecReload): the policy files are read again; a bad one keeps the rules in force
+  process.on('SIGHUP', () => {
+    const again = resolveConfig(args, false);
+    const errors = again.problems.filter((p) => p.level === 'error');
+    if (!again.config || errors.length) {
+      log.error({ problems: errors.map(formatProblem) }, 'reload refused: the configuration has errors; nothing changed');
+      return;
+    }
+    d.reloadPolicy(again.config.policy);
+  });
 }

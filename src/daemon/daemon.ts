@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
+import type { Config, PolicyConfig } from '../config/index.js';
 import { Catalog } from '../catalog/catalog.js';
 import { storesFromConfig } from '../stores/registry.js';
 import { ImageService } from '../images/service.js';
@@ -21,6 +21,11 @@ import { KeystoneAuth } from '../auth/keystone.js';
 export interface Daemon {
   server: http.Server;
   url: string;
+  /**
+   * Reads the policy files again (SIGHUP). A file that does not load leaves the rules in force and the
+   * reason is returned (and logged); null when the new rules took over.
+   */
+  reloadPolicy(policy: PolicyConfig): string | null;
   /** For tests and diagnostics. */
   internals: { catalog: Catalog; stores: ReturnType<typeof storesFromConfig>; svc: ImageService; cache: ImageCache | null; keystone: KeystoneAuth | null };
   /**
@@ -250,6 +255,22 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     server,
     url,
     internals: { catalog, stores, svc, cache, keystone },
+    reloadPolicy(policy) {
+      // the modes decide which checks exist (glance-api reads them once): they stay as started
+      const running = config.policy;
+      for (const k of ['enforceNewDefaults', 'enforceScope', 'enforceSecureRbac'] as const) {
+        if (policy[k] !== running[k]) log.warn({ option: k }, `${k} changed: it needs a restart; the running value is kept`);
+      }
+      try {
+        svc.policy.replace(Enforcer.load({ ...policy, enforceNewDefaults: running.enforceNewDefaults, enforceScope: running.enforceScope }, log));
+        log.info({ policyFile: policy.policyFile }, 'policy files read again');
+        return null;
+      } catch (e) {
+        const why = e instanceof PolicyFileError ? e.problems.map(formatPolicyProblem).join('; ') : (e as Error).message;
+        log.error({ reason: why }, 'policy reload refused: the rules in force stay');
+        return why;
+      }
+    },
     async stop(o = {}) {
       ready = false;
       await w.drain(o.drainMs ?? config.imaged.drainTimeout * 1000);
