@@ -1,6 +1,6 @@
 import type { RequestContext } from './context.js';
 import type { Enforcer } from './enforcer.js';
-import { memberRefusal, type MemberAction } from './policy.js';
+import { memberRefusal, type MemberAction } from './visibility.js';
 import { imageTarget, newImageTarget, projectTarget } from './targets.js';
 import type { ImageRecord } from '../images/record.js';
 import { forbidden, HttpError } from '../util/errors.js';

@@ -1,7 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogNotFound } from '../catalog/catalog.js';
 import type { RequestContext } from '../auth/context.js';
-import { canSeeMember } from '../auth/policy.js';
+import { canSeeMember } from '../auth/visibility.js';
 import { HttpError, badRequest, conflict, forbidden, notFound, tooLarge } from '../util/errors.js';
 import { isoNow } from '../util/time.js';
 import { isMemberStatus, type MemberRecord } from './member.js';

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { CatalogNotFound } from '../catalog/catalog.js';
 import type { RequestContext } from '../auth/context.js';
-import { canSee, inListing, type CallerMembership } from '../auth/policy.js';
+import { canSee, inListing, type CallerMembership } from '../auth/visibility.js';
 import type { ImagePolicy } from '../auth/image-policy.js';
 import { protectedPatch, type PropertyProtections } from '../auth/property-protections.js';
 import type { StoreRegistry } from '../stores/registry.js';

@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { suite } from '../helpers/suite.js';
 import { noauthContext, type NoauthSettings, type RequestContext } from '../../src/auth/context.js';
-import { canSee, inListing, isOwner } from '../../src/auth/policy.js';
+import { canSee, inListing, isOwner } from '../../src/auth/visibility.js';
 import type { ImageRecord, Visibility } from '../../src/images/record.js';
 
 // The noauth identity and Glance's default visibility rules, case by case (the API tests go through them too).

@@ -2,7 +2,8 @@ import type { RequestContext } from './context.js';
 import type { ImageRecord } from '../images/record.js';
 import type { MemberStatus } from '../images/member.js';
 
-// Glance 25's default rules (legacy policy defaults: enforce_secure_rbac off), image members included.
+// Glance's database-layer visibility (is_image_visible, image_get_all's starting set), image members included:
+// what a caller can see at all, before any policy rule (src/auth/image-policy.ts) is asked.
 
 export const isOwner = (ctx: RequestContext, img: ImageRecord) =>
   img.owner !== null && ctx.projectId !== null && img.owner === ctx.projectId;
