@@ -29,7 +29,7 @@ const img = (o: Partial<ImageRecord>): ImageRecord => ({ ...base, ...o });
 const matches = (s: string, i: ImageRecord) => q(s).filters.every((f) => f(i));
 
 t('defaults: limit 25, no marker, sort created_at desc then id desc, no visibility or os_hidden', () => {
-  assert.equal(q(''), { filters: [], visibility: null, osHidden: null, sort: [{ key: 'created_at', dir: 'desc' }, { key: 'id', dir: 'desc' }], limit: DEFAULT_LIMIT, marker: null });
+  assert.equal(q(''), { filters: [], visibility: null, osHidden: null, sort: [{ key: 'created_at', dir: 'desc' }, { key: 'id', dir: 'desc' }], limit: DEFAULT_LIMIT, marker: null, memberStatus: 'accepted' });
   assert.is(DEFAULT_LIMIT, 25);
 });
 
@@ -71,8 +71,11 @@ t('visibility, os_hidden, member_status', () => {
   for (const v of ['true', 'True', '1', 'yes', 'on']) assert.is(q(`os_hidden=${v}`).osHidden, true, v);
   for (const v of ['false', 'FALSE', '0', 'no', 'off']) assert.is(q(`os_hidden=${v}`).osHidden, false, v);
   bad('os_hidden=maybe', /^Invalid value for os_hidden: maybe; expected a boolean$/);
-  for (const v of ['pending', 'accepted', 'rejected', 'all']) assert.equal(q(`member_status=${v}`).filters, []);
-  bad('member_status=bogus', /^Invalid status value: bogus$/);
+  for (const v of ['pending', 'accepted', 'rejected', 'all']) {
+    assert.equal(q(`member_status=${v}`).filters, []);
+    assert.is(q(`member_status=${v}`).memberStatus, v);
+  }
+  bad('member_status=bogus', /^Invalid status: bogus$/); // Glance's words
 });
 
 t('filters: status, names and formats with in: lists, owner, id, tag', () => {
