@@ -129,10 +129,15 @@ export class ImageService {
     if (!before || Object.keys(img.properties).some((k) => !(k in before.properties))) checkPropertyQuota(this.o.quotas, img.properties);
   }
 
-  /** The image as this caller may read it: properties hidden by property protections left out. */
+  /**
+   * The image as this caller may read it: properties hidden by property protections left out, and no
+   * locations (so no direct_url, locations or stores) of a deactivated image unless admin, as Glance shows it.
+   */
   shown(ctx: RequestContext, img: ImageRecord): ImageRecord {
     const p = this.o.propertyProtections;
-    return p ? { ...img, properties: p.readable(ctx, img.properties) } : img;
+    let out = p ? { ...img, properties: p.readable(ctx, img.properties) } : img;
+    if (img.status === 'deactivated' && !ctx.isAdmin && img.locations.length > 0) out = { ...out, locations: [] };
+    return out;
   }
 
   list(ctx: RequestContext, q: URLSearchParams): { images: ImageRecord[]; next: string | null } {

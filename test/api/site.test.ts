@@ -47,6 +47,22 @@ single('direct_url when show_image_direct_url', async ({ d }) => {
   assert.is(s.direct_url, `file://${d.config.stores[0].datadir}/${img.id}`);
 });
 
+single('a deactivated image shows its direct_url to admins only, as glance-api 25', async ({ d }) => {
+  const owner = as('p-deact', 'member,reader');
+  const img = await createImage(d.url, { visibility: 'public' }, ADMIN);
+  await upload(d.url, img.id, Buffer.from('abc'), ADMIN);
+  assert.is((await request(`${d.url}/v2/images/${img.id}/actions/deactivate`, { method: 'POST', headers: ADMIN })).status, 204);
+  const seen = async (h: Record<string, string>) => (await request(`${d.url}/v2/images/${img.id}`, { headers: h })).json;
+  assert.is((await seen(ADMIN)).direct_url, `file://${d.config.stores[0].datadir}/${img.id}`);
+  const other = await seen(owner);
+  assert.is(other.status, 'deactivated');
+  assert.not.ok('direct_url' in other, 'hidden from a non-admin');
+  const listed = (await request(`${d.url}/v2/images?id=${img.id}`, { headers: owner })).json.images[0];
+  assert.not.ok('direct_url' in listed, 'hidden in listings too');
+  assert.is((await request(`${d.url}/v2/images/${img.id}/actions/reactivate`, { method: 'POST', headers: ADMIN })).status, 204);
+  assert.is((await seen(owner)).direct_url, `file://${d.config.stores[0].datadir}/${img.id}`);
+});
+
 single('malformed HTTP and oversize headers get 4xx, never a crash', async ({ d }) => {
   const raw = (payload: string) => new Promise<string>((resolve) => {
     const port = Number(new URL(d.url).port);
