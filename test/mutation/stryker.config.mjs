@@ -5,7 +5,7 @@ const uvu = (pattern) => `node --import tsx node_modules/uvu/bin.js test '${patt
 
 export const targets = {
   // the pure modules are measured against their unit tests alone (the API tests cover them too, at 10x the time)
-  auth: { mutate: ['src/auth/**/*.ts'], tests: uvu('unit/auth\\.test\\.ts$') },
+  auth: { mutate: ['src/auth/**/*.ts'], tests: uvu('(unit/(auth|noauth-context|policy-rules|policy-glance|property-protections)|config/policy)\\.test\\.ts$') },
   range: { mutate: ['src/util/range.ts'], tests: uvu('unit/range\\.test\\.ts$') },
   query: { mutate: ['src/images/query.ts'], tests: uvu('unit/query\\.test\\.ts$') },
   importer: { mutate: ['src/images/importer.ts'], tests: uvu('api/import\\.test\\.ts$') },
