@@ -17,6 +17,9 @@ import { setSendNopush, setSendThreads } from '../native/sendfile.js';
 import { Enforcer, PolicyFileError, formatPolicyProblem } from '../auth/enforcer.js';
 import { ImagePolicy } from '../auth/image-policy.js';
 import { KeystoneAuth } from '../auth/keystone.js';
+import { KeystoneClient } from '../auth/keystone-client.js';
+import { KeystoneLimits } from '../quota/limits.js';
+import { UnifiedLimits } from '../quota/unified.js';
 
 export interface Daemon {
   server: http.Server;
@@ -150,6 +153,11 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   } catch (e) {
     throw new StartupError(e instanceof PolicyFileError ? e.problems.map(formatPolicyProblem).join('; ') : (e as Error).message);
   }
+  const staged = catalog.subDb<{ size: number }>('staged');
+  const kl = config.keystoneLimits;
+  const limits = kl
+    ? new UnifiedLimits(new KeystoneLimits(new KeystoneClient(kl.auth, log), kl.endpointId, log), () => catalog.all(), (id) => staged.get(id)?.size)
+    : null;
   const svc = new ImageService(catalog, stores, {
     imageSizeCap: config.imageSizeCap,
     hashingAlgorithm: config.hashingAlgorithm,
@@ -158,6 +166,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     quotas: config.quotas,
     propertyProtections: config.propertyProtection.file ? protections(config, enforcer) : null,
     showMultipleLocations: config.showMultipleLocations,
+    limits,
   }, log, new ImagePolicy(enforcer, config.policy.enforceSecureRbac));
   let cache: ImageCache | null = null;
   if (config.cache.dir) {
@@ -172,7 +181,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
       throw startupFailure(`cannot open the image cache in ${config.cache.dir}`, e);
     }
   }
-  const importer = new Importer(catalog, stores, catalog.subDb('staged'), {
+  const importer = new Importer(catalog, stores, staged as never, {
     stagingDir: path.join(config.imaged.stateDir, 'staging'),
     enabledMethods: config.enabledImportMethods,
     multiStore: config.multiStore,
@@ -181,6 +190,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     hashInWorkers: config.imaged.hashWorkers,
     filter: config.importFilter,
     quotas: config.quotas,
+    limits,
   }, log);
   svc.onDelete = (id) => importer.forget(id);
   // an edge keeps no images of its own (its file stores' datadirs need not even exist): nothing to repair
@@ -226,6 +236,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     showMultipleLocations: config.showMultipleLocations,
     importMethods: upstream ? [] : importer.methods,
     importer: upstream ? null : importer,
+    limits,
     members: new MemberService(catalog, svc, { memberQuota: config.imageMemberQuota }),
     sendfile: config.imaged.sendfile,
     isReady: () => ready,

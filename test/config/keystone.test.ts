@@ -147,7 +147,7 @@ password = p
 system_scope = all
 region_name = RegionOne
 `);
-  assert.equal(options(r.problems), ['DEFAULT.use_keystone_limits']); // not enforced yet: said so
+  assert.equal(options(r.problems), []); // enforced now: nothing to warn about
   const l = r.config!.keystoneLimits!;
   assert.is(l.endpointId, '0123abcd');
   assert.equal([l.auth.authUrl, l.auth.username, l.auth.systemScope, l.auth.projectName, l.auth.regionName], ['http://k:5000', 'glance', 'all', null, 'RegionOne']);
