@@ -158,12 +158,14 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   const limits = kl
     ? new UnifiedLimits(new KeystoneLimits(new KeystoneClient(kl.auth, log), kl.endpointId, log), () => catalog.all(), (id) => staged.get(id)?.size)
     : null;
+  // glance's check_quota is a no-op under unified limits: user_storage_quota gives way to image_size_total
+  const quotas = limits ? { ...config.quotas, storage: 0 } : config.quotas;
   const svc = new ImageService(catalog, stores, {
     imageSizeCap: config.imageSizeCap,
     hashingAlgorithm: config.hashingAlgorithm,
     hashInWorkers: config.imaged.hashWorkers,
     multiStore: config.multiStore,
-    quotas: config.quotas,
+    quotas,
     propertyProtections: config.propertyProtection.file ? protections(config, enforcer) : null,
     showMultipleLocations: config.showMultipleLocations,
     limits,
@@ -189,7 +191,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     hashingAlgorithm: config.hashingAlgorithm,
     hashInWorkers: config.imaged.hashWorkers,
     filter: config.importFilter,
-    quotas: config.quotas,
+    quotas,
     limits,
   }, log);
   svc.onDelete = (id) => importer.forget(id);

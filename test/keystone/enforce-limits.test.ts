@@ -69,6 +69,7 @@ t.before(async (ctx) => {
   ctx.d = await startTestDaemon({
     trustHeaders: true,
     tweak: (c) => {
+      c.quotas.storage = 1024; // user_storage_quota: ignored under unified limits, as glance's check_quota
       c.keystoneLimits = { endpointId, auth: keystoneConfig(ctx.k, { systemScope: 'all', projectName: null, projectDomainName: null }) };
     },
   });
