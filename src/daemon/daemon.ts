@@ -9,7 +9,7 @@ import { PropertyProtections } from '../auth/property-protections.js';
 import { MemberService } from '../images/members.js';
 import path from 'node:path';
 import { createApp } from '../api/app.js';
-import { Importer } from '../images/importer.js';
+import { Importer, type Staged } from '../images/importer.js';
 import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
@@ -153,7 +153,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   } catch (e) {
     throw new StartupError(e instanceof PolicyFileError ? e.problems.map(formatPolicyProblem).join('; ') : (e as Error).message);
   }
-  const staged = catalog.subDb<{ size: number }>('staged');
+  const staged = catalog.subDb<Staged>('staged');
   const kl = config.keystoneLimits;
   const limits = kl
     ? new UnifiedLimits(new KeystoneLimits(new KeystoneClient(kl.auth, log), kl.endpointId, log), () => catalog.all(), (id) => staged.get(id)?.size)
@@ -183,7 +183,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
       throw startupFailure(`cannot open the image cache in ${config.cache.dir}`, e);
     }
   }
-  const importer = new Importer(catalog, stores, staged as never, {
+  const importer = new Importer(catalog, stores, staged, {
     stagingDir: path.join(config.imaged.stateDir, 'staging'),
     enabledMethods: config.enabledImportMethods,
     multiStore: config.multiStore,

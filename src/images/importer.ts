@@ -45,7 +45,7 @@ export interface ImporterOptions {
 }
 
 /** Hashes of staged data, kept until the import consumes it. */
-interface Staged extends IngestResult {
+export interface Staged extends IngestResult {
   at: number;
 }
 

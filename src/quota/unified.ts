@@ -34,7 +34,6 @@ export class UnifiedLimits {
     private readonly stagedSize: (id: string) => number | undefined,
   ) {}
 
-  /** glance's enforce_*: a 413 naming the resource when usage + delta exceeds the project's limit. */
   /** Keystone not answering is the site's trouble, not the caller's: 503 rather than a bare 500. */
   private async limitsOf(projectId: string) {
     try {
@@ -45,6 +44,7 @@ export class UnifiedLimits {
     }
   }
 
+  /** glance's enforce_*: a 413 naming the resource when usage + delta exceeds the project's limit. */
   async enforce(projectId: string | null, resource: LimitResource, delta = 0): Promise<void> {
     if (projectId === null) return; // no project, nothing to count against (glance's admin without a project)
     const limit = (await this.limitsOf(projectId))[resource];
