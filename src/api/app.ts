@@ -18,6 +18,7 @@ import type { Env } from './env.js';
 import { imagesApi } from './images.js';
 import { membersApi } from './members.js';
 import { infoApi } from './info.js';
+import type { UnifiedLimits } from '../quota/unified.js';
 import { versionsDocument } from './versions.js';
 
 export interface AppOptions {
@@ -34,6 +35,8 @@ export interface AppOptions {
   cache: ImageCache | null;
   importer: Importer | null;
   members: MemberService;
+  /** [DEFAULT] use_keystone_limits, for /v2/info/usage; null = off */
+  limits?: UnifiedLimits | null;
   /** Edge mode: everything but the cache API and image data goes to the upstream. */
   edge?: Omit<EdgeOptions, 'cache' | 'stores' | 'sendfile' | 'log'>;
 }
@@ -119,7 +122,7 @@ export function createApp(svc: ImageService, stores: StoreRegistry, o: AppOption
     showDirectUrl: o.showDirectUrl, showMultipleLocations: o.showMultipleLocations, multiStore: o.multiStore,
     importMethods: o.importMethods, storeIds,
   }));
-  app.route('/v2/info', infoApi(stores, { multiStore: o.multiStore, importMethods: o.importMethods, policy: svc.policy }));
+  app.route('/v2/info', infoApi(stores, { multiStore: o.multiStore, importMethods: o.importMethods, policy: svc.policy, limits: o.limits ?? null }));
   app.delete('/v2/stores/:store/:id', async (c) => {
     await svc.deleteFromStore(c.get('ctx'), c.req.param('store'), c.req.param('id'));
     return c.body(null, 204);

@@ -13,7 +13,7 @@ export function importApi(svc: ImageService, importer: Importer) {
     if (type !== 'application/octet-stream') throw new HttpError(415, `Unsupported Content-Type ${JSON.stringify(type)}: staged data must be application/octet-stream`);
     const img = svc.authorized(c.get('ctx'), c.req.param('id'), 'modify_image', 'You do not own this image');
     try {
-      await importer.stage(img, c.env.incoming);
+      await importer.stage(img, c.env.incoming, c.get('ctx').projectId);
     } finally {
       // A refused body is not worth reading, and one read natively leaves Node's parser short of its end.
       if (!c.env.incoming.complete) c.header('Connection', 'close');
@@ -27,7 +27,7 @@ export function importApi(svc: ImageService, importer: Importer) {
     const img = copy
       ? svc.authorized(c.get('ctx'), c.req.param('id'), 'copy_image')
       : svc.authorized(c.get('ctx'), c.req.param('id'), 'modify_image', 'You do not own this image');
-    await importer.start(img, body, c.req.header('x-image-meta-store'));
+    await importer.start(img, body, c.req.header('x-image-meta-store'), c.get('ctx').projectId);
     return c.body(null, 202);
   });
   return app;

@@ -3,10 +3,16 @@ import type { StoreRegistry } from '../stores/registry.js';
 import type { ImagePolicy } from '../auth/image-policy.js';
 import { notFound } from '../util/errors.js';
 import type { Env } from './env.js';
+import type { UnifiedLimits } from '../quota/unified.js';
 
 /** /v2/info/*: what the site offers. */
-export function infoApi(stores: StoreRegistry, o: { multiStore: boolean; importMethods: string[]; policy: ImagePolicy }) {
+export function infoApi(stores: StoreRegistry, o: { multiStore: boolean; importMethods: string[]; policy: ImagePolicy; limits: UnifiedLimits | null }) {
   const app = new Hono<Env>();
+  // the caller's project's unified limits and usage; {} when use_keystone_limits is off (glance's get_usage)
+  app.get('/usage', async (c) => {
+    const project = c.get('ctx').projectId;
+    return c.json({ usage: o.limits && project !== null ? await o.limits.usage(project) : {} });
+  });
   const multiOnly = () => {
     if (!o.multiStore) throw notFound('Multi backend is not supported at this site.');
   };

@@ -45,8 +45,7 @@ export function readLimits(r: OptionReader): KeystoneLimitsConfig | null {
   if (!r.read('DEFAULT', 'use_keystone_limits', bool(false))) return null;
   const endpointId = (r.rawValue(L, 'endpoint_id') ?? '').trim();
   if (!endpointId) r.error(L, 'endpoint_id', 'missing: use_keystone_limits needs the image endpoint\'s id in Keystone (openstack endpoint list --service image)');
-  // TODO(lead): drop once the image service enforces them (src/quota/limits.ts reads them)
-  r.warn('DEFAULT', 'use_keystone_limits', 'unified limits are read from Keystone but not enforced by imaged yet');
+  if (r.isSet('DEFAULT', 'user_storage_quota')) r.warn('DEFAULT', 'user_storage_quota', 'ignored with use_keystone_limits (image_size_total applies instead, as in glance)');
   return { endpointId, auth: readKeystone(r, L) };
 }
 

@@ -9,7 +9,7 @@ import { PropertyProtections } from '../auth/property-protections.js';
 import { MemberService } from '../images/members.js';
 import path from 'node:path';
 import { createApp } from '../api/app.js';
-import { Importer } from '../images/importer.js';
+import { Importer, type Staged } from '../images/importer.js';
 import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
@@ -17,6 +17,9 @@ import { setSendNopush, setSendThreads } from '../native/sendfile.js';
 import { Enforcer, PolicyFileError, formatPolicyProblem } from '../auth/enforcer.js';
 import { ImagePolicy } from '../auth/image-policy.js';
 import { KeystoneAuth } from '../auth/keystone.js';
+import { KeystoneClient } from '../auth/keystone-client.js';
+import { KeystoneLimits } from '../quota/limits.js';
+import { UnifiedLimits } from '../quota/unified.js';
 
 export interface Daemon {
   server: http.Server;
@@ -155,14 +158,22 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   } catch (e) {
     throw new StartupError(e instanceof PolicyFileError ? e.problems.map(formatPolicyProblem).join('; ') : (e as Error).message);
   }
+  const staged = catalog.subDb<Staged>('staged');
+  const kl = config.keystoneLimits;
+  const limits = kl
+    ? new UnifiedLimits(new KeystoneLimits(new KeystoneClient(kl.auth, log), kl.endpointId, log), () => catalog.all(), (id) => staged.get(id)?.size)
+    : null;
+  // glance's check_quota is a no-op under unified limits: user_storage_quota gives way to image_size_total
+  const quotas = limits ? { ...config.quotas, storage: 0 } : config.quotas;
   const svc = new ImageService(catalog, stores, {
     imageSizeCap: config.imageSizeCap,
     hashingAlgorithm: config.hashingAlgorithm,
     hashInWorkers: config.imaged.hashWorkers,
     multiStore: config.multiStore,
-    quotas: config.quotas,
+    quotas,
     propertyProtections: config.propertyProtection.file ? protections(config, enforcer) : null,
     showMultipleLocations: config.showMultipleLocations,
+    limits,
   }, log, new ImagePolicy(enforcer, config.policy.enforceSecureRbac));
   let cache: ImageCache | null = null;
   if (config.cache.dir) {
@@ -177,7 +188,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
       throw startupFailure(`cannot open the image cache in ${config.cache.dir}`, e);
     }
   }
-  const importer = new Importer(catalog, stores, catalog.subDb('staged'), {
+  const importer = new Importer(catalog, stores, staged, {
     stagingDir: path.join(config.imaged.stateDir, 'staging'),
     enabledMethods: config.enabledImportMethods,
     multiStore: config.multiStore,
@@ -185,7 +196,8 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     hashingAlgorithm: config.hashingAlgorithm,
     hashInWorkers: config.imaged.hashWorkers,
     filter: config.importFilter,
-    quotas: config.quotas,
+    quotas,
+    limits,
   }, log);
   svc.onDelete = (id) => importer.forget(id);
   // an edge keeps no images of its own (its file stores' datadirs need not even exist): nothing to repair
@@ -231,6 +243,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     showMultipleLocations: config.showMultipleLocations,
     importMethods: upstream ? [] : importer.methods,
     importer: upstream ? null : importer,
+    limits,
     members: new MemberService(catalog, svc, { memberQuota: config.imageMemberQuota }),
     sendfile: config.imaged.sendfile,
     isReady: () => ready,

@@ -11,6 +11,7 @@ import type { ImportFilterConfig } from '../config/index.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { StoreRegistry } from '../stores/registry.js';
 import type { Store } from '../stores/types.js';
+import type { UnifiedLimits } from '../quota/unified.js';
 import { FileStore } from '../stores/file.js';
 import { ClientAbortError, ingest, type IngestResult } from '../data/ingest.js';
 import { socketBody } from '../data/body.js';
@@ -39,10 +40,12 @@ export interface ImporterOptions {
   hashInWorkers: boolean;
   filter: ImportFilterConfig;
   quotas: Quotas;
+  /** [DEFAULT] use_keystone_limits; null = off */
+  limits?: UnifiedLimits | null;
 }
 
 /** Hashes of staged data, kept until the import consumes it. */
-interface Staged extends IngestResult {
+export interface Staged extends IngestResult {
   at: number;
 }
 
@@ -79,10 +82,15 @@ export class Importer {
   }
 
   /** PUT /stage: queued → uploading with the bytes (and their hashes) in the staging area. */
-  async stage(img: ImageRecord, req: IncomingMessage): Promise<void> {
+  async stage(img: ImageRecord, req: IncomingMessage, projectId: string | null): Promise<void> {
+    await this.o.limits?.enforce(projectId, 'image_stage_total');
     if (!this.o.enabledMethods.includes('glance-direct')) throw new HttpError(404, 'glance-direct import is not enabled');
     if (img.status !== 'queued') throw conflict(`Image status transition from ${img.status} to uploading is not allowed`);
     await this.setStatus(img.id, ['queued'], 'uploading');
+    await this.o.limits?.enforce(projectId, 'image_count_uploading').catch(async (e) => {
+      await this.setStatus(img.id, ['uploading'], 'queued').catch(() => {});
+      throw e;
+    });
     const writer = await this.staging.createWriter(img.id);
     try {
       const r = await ingest(socketBody(req) ?? req, writer, {
@@ -99,7 +107,8 @@ export class Importer {
   }
 
   /** POST /import: checks the request, takes the lock, and runs the import in the background (202). */
-  async start(img: ImageRecord, body: unknown, headerStore: string | undefined): Promise<void> {
+  async start(img: ImageRecord, body: unknown, headerStore: string | undefined, projectId: string | null): Promise<void> {
+    await this.o.limits?.enforce(projectId, 'image_size_total');
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Import request body must be a JSON object');
     const b = body as Record<string, unknown>;
     const m = b.method as Record<string, unknown> | undefined;
@@ -152,14 +161,15 @@ export class Importer {
       return cur;
     });
     this.running.set(img.id, task);
-    void this.run(img.id, task, method, m.uri as string | undefined, targets, mustSucceed).finally(() => this.running.delete(img.id));
+    void this.run(img.id, task, method, m.uri as string | undefined, targets, mustSucceed, projectId).finally(() => this.running.delete(img.id));
   }
 
-  private async run(id: string, task: string, method: Method, uri: string | undefined, targets: string[], mustSucceed: boolean) {
+  private async run(id: string, task: string, method: Method, uri: string | undefined, targets: string[], mustSucceed: boolean, projectId: string | null) {
     const done: ImageLocation[] = [];
     const failed: string[] = [];
     let expected: IngestResult | null = null;
     try {
+      await this.enforceLimits(id, method, projectId);
       if (method === 'web-download') {
         const res = await fetchChecked(uri!, this.o.filter);
         const writer = await this.staging.createWriter(id);
@@ -241,6 +251,22 @@ export class Importer {
   }
 
   /** Updates progress properties for one store, as long as this task still holds the lock. */
+  /**
+   * glance's import flow, once the image is marked as importing: glance-direct must fit image_size_total with
+   * the staged size; the other methods go through staging (image_stage_total, the image's size as known) and
+   * count as uploads (image_count_uploading). Failing here fails the task, as any other import failure.
+   */
+  private async enforceLimits(id: string, method: Method, projectId: string | null) {
+    if (!this.o.limits) return;
+    const MiB = 1024 * 1024;
+    if (method === 'glance-direct') {
+      await this.o.limits.enforce(projectId, 'image_size_total', Math.floor((this.staged.get(id)?.size ?? 0) / MiB));
+    } else {
+      await this.o.limits.enforce(projectId, 'image_stage_total', Math.floor((this.catalog.get(id)?.size ?? 0) / MiB));
+      await this.o.limits.enforce(projectId, 'image_count_uploading');
+    }
+  }
+
   private async progress(id: string, task: string, fn: (img: ImageRecord) => void, store: string, failed: boolean) {
     await this.catalog.update(id, (cur) => {
       if (cur.properties[TASK] !== task) throw new Error('import lock lost');

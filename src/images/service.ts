@@ -22,6 +22,7 @@ import { applyOp, type PatchOp } from './patch.js';
 import { parseListQuery, sortImages } from './query.js';
 import { BASE_FIELDS, type ImageRecord, type Visibility } from './record.js';
 import { TAG_MAX, checkSettable, validateAttribute } from './validate.js';
+import type { UnifiedLimits } from '../quota/unified.js';
 import { LOCATION, checkLocationQuota, checkPropertyQuota, checkTagQuota, remainingStorage, storageQuotaFull, type Quotas } from './quota.js';
 
 export interface ServiceOptions {
@@ -33,6 +34,8 @@ export interface ServiceOptions {
   /** property_protection_file's rules; null = no protections */
   propertyProtections: PropertyProtections | null;
   showMultipleLocations: boolean;
+  /** [DEFAULT] use_keystone_limits; null = off */
+  limits?: UnifiedLimits | null;
 }
 
 /** Attributes a caller sets directly on the record (everything else is an extra property). */
@@ -119,6 +122,7 @@ export class ImageService {
     img.tags = [...new Set(img.tags)];
     this.o.propertyProtections?.checkCreate(ctx, img.properties);
     this.checkQuotas(img, null);
+    await this.o.limits?.enforce(ctx.projectId, 'image_count_total', 1);
     if (!(await this.catalog.insert(img))) throw conflict(`Image ID ${img.id} already exists!`); // Glance's words, deleted ids included
     return img;
   }
@@ -325,6 +329,8 @@ export class ImageService {
     if (!img.disk_format || !img.container_format) {
       throw badRequest('Properties disk_format, container_format must be set prior to saving data.');
     }
+    // unified limits: glance refuses only a project already over image_size_total (delta 0), before any byte
+    await this.o.limits?.enforce(ctx.projectId, 'image_size_total');
     const store = this.pickStore(storeHeader);
     const expected = parseSizeHeader(req.headers['x-openstack-image-size'], 'x-openstack-image-size');
     const contentLength = parseSizeHeader(req.headers['content-length'], 'Content-Length');
@@ -347,6 +353,11 @@ export class ImageService {
       cur.status = 'saving';
       cur.updated_at = isoNow();
       return cur;
+    });
+    // counted once saving, so this upload is one of them (glance checks image_count_uploading with delta 0 here)
+    await this.o.limits?.enforce(ctx.projectId, 'image_count_uploading').catch(async (e) => {
+      await this.backToQueued(id);
+      throw e;
     });
     const abort = new AbortController();
     this.uploads.set(id, abort);

@@ -147,7 +147,9 @@ password = p
 system_scope = all
 region_name = RegionOne
 `);
-  assert.equal(options(r.problems), ['DEFAULT.use_keystone_limits']); // not enforced yet: said so
+  assert.equal(options(r.problems), []); // enforced now: nothing to warn about
+  const both = loadText(`[DEFAULT]\nuse_keystone_limits = true\nuser_storage_quota = 1GB\n[oslo_limit]\nendpoint_id = e\nauth_url = http://k:5000\nauth_type = password\nusername = glance\nuser_domain_id = default\npassword = p\nsystem_scope = all\n`);
+  assert.equal(options(both.problems), ['DEFAULT.user_storage_quota'], 'user_storage_quota gives way to unified limits: said so');
   const l = r.config!.keystoneLimits!;
   assert.is(l.endpointId, '0123abcd');
   assert.equal([l.auth.authUrl, l.auth.username, l.auth.systemScope, l.auth.projectName, l.auth.regionName], ['http://k:5000', 'glance', 'all', null, 'RegionOne']);
