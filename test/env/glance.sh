@@ -258,22 +258,9 @@ cmd_status() {
   fi
 }
 
-# rm -rf safety: only ever use/purge a directory this script created (or an empty one).
-ours() { [[ -f $MARK ]] || [[ -z $(ls -A "$DIR" 2>/dev/null) ]]; }
-
-# Serialize state-changing commands (e.g. parallel test files all calling `start`).
-case "$CMD" in
-  start|stop|purge)
-    if [[ $CMD == start ]]; then
-      ours || die "$DIR exists and was not made by glance.sh; refusing to use it"
-      mkdir -p "$DIR"; touch "$MARK"
-    fi
-    if [[ -d $DIR ]]; then
-      ours || die "$DIR was not made by glance.sh; refusing to touch it"
-      exec 9>>"$DIR/lock.flock"
-      flock -w $((TIMEOUT + 360)) 9 || die "$DIR/lock.flock held by another glance.sh for too long"
-    fi ;;
-esac
+# shellcheck source=statedir.sh
+. "$HERE/statedir.sh"
+lock_state_dir "$CMD" "$MARK" "$DIR/lock.flock" $((TIMEOUT + 360)) glance.sh
 
 case "$CMD" in
   start) cmd_start ;;

@@ -241,22 +241,9 @@ cmd_status() {
   answering && echo "GET /v3: OK" || { echo "GET /v3: FAILS"; return 1; }
 }
 
-# rm -rf safety: only ever use/purge a directory this script created (or an empty one).
-ours() { [[ -f $DIR/.imaged-keystone ]] || [[ -z $(ls -A "$DIR" 2>/dev/null) ]]; }
-
-# Serialize state-changing commands (e.g. parallel test files all calling `start`).
-case "$CMD" in
-  start|stop|purge)
-    if [[ $CMD == start ]]; then
-      ours || die "$DIR exists and was not made by keystone.sh; refusing to use it"
-      mkdir -p "$DIR"; touch "$DIR/.imaged-keystone"
-    fi
-    if [[ -d $DIR ]]; then
-      ours || die "$DIR was not made by keystone.sh; refusing to touch it"
-      exec 9>>"$DIR/lock"
-      flock -w $((TIMEOUT + 60)) 9 || die "$DIR/lock held by another keystone.sh for too long"
-    fi ;;
-esac
+# shellcheck source=statedir.sh
+. "$HERE/statedir.sh"
+lock_state_dir "$CMD" "$DIR/.imaged-keystone" "$DIR/lock" $((TIMEOUT + 60)) keystone.sh
 
 case "$CMD" in
   start) cmd_start ;;
@@ -264,7 +251,7 @@ case "$CMD" in
   status) cmd_status ;;
   purge)
     [[ -e $DIR ]] || exit 0
-    ours || die "$DIR was not made by keystone.sh; refusing to rm -rf it"
+    owns_dir "$DIR/.imaged-keystone" || die "$DIR was not made by keystone.sh; refusing to rm -rf it"
     cmd_stop; rm -rf "$DIR"; log "purged $DIR" ;;
   env) [[ -f $DIR/env ]] || die "no $DIR/env; run start first"; cat "$DIR/env" ;;
   *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
