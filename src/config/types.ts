@@ -262,4 +262,6 @@ export interface KeystoneLimitsConfig {
   /** the image service's endpoint id: its service and region select the limits */
   endpointId: string;
   auth: KeystoneConfig;
+  /** how long a project's limits are kept (seconds); not an option of glance's, the tests set 0 to see changes at once */
+  cacheSeconds?: number;
 }

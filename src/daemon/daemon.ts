@@ -161,7 +161,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   const staged = catalog.subDb<Staged>('staged');
   const kl = config.keystoneLimits;
   const limits = kl
-    ? new UnifiedLimits(new KeystoneLimits(new KeystoneClient(kl.auth, log), kl.endpointId, log), () => catalog.all(), (id) => staged.get(id)?.size)
+    ? new UnifiedLimits(new KeystoneLimits(new KeystoneClient(kl.auth, log), kl.endpointId, log, kl.cacheSeconds), () => catalog.all(), (id) => staged.get(id)?.size)
     : null;
   // glance's check_quota is a no-op under unified limits: user_storage_quota gives way to image_size_total
   const quotas = limits ? { ...config.quotas, storage: 0 } : config.quotas;

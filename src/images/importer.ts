@@ -21,7 +21,7 @@ import { isoNow } from '../util/time.js';
 import { redactUrl } from '../util/redact.js';
 import type { ImageLocation, ImageRecord } from './record.js';
 import { checkUrl, fetchChecked } from './web-download.js';
-import { remainingStorage, type Quotas } from './quota.js';
+import { remainingStorage, withinAllowances, type Quotas } from './quota.js';
 
 export const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image'] as const;
 type Method = (typeof IMPORT_METHODS)[number];
@@ -87,20 +87,24 @@ export class Importer {
     if (!this.o.enabledMethods.includes('glance-direct')) throw new HttpError(404, 'glance-direct import is not enabled');
     if (img.status !== 'queued') throw conflict(`Image status transition from ${img.status} to uploading is not allowed`);
     await this.setStatus(img.id, ['queued'], 'uploading');
-    await this.o.limits?.enforce(projectId, 'image_count_uploading').catch(async (e) => {
-      await this.setStatus(img.id, ['uploading'], 'queued').catch(() => {});
-      throw e;
-    });
-    const writer = await this.staging.createWriter(img.id);
+    const back = () => this.setStatus(img.id, ['uploading'], 'queued').catch(() => {});
+    let writer: Awaited<ReturnType<typeof this.staging.createWriter>> | null = null;
     try {
+      await this.o.limits?.enforce(projectId, 'image_count_uploading');
+      const announced = sizeHeader(req);
+      // image_stage_total: cut where this stage would take the project over (glance checks only before the first byte)
+      const stageLimit = (await this.o.limits?.allowance(projectId, 'image_stage_total')) ?? null;
+      if (stageLimit && announced !== null && announced > stageLimit.bytes) throw stageLimit.refusal(announced);
+      writer = await this.staging.createWriter(img.id);
       const r = await ingest(socketBody(req) ?? req, writer, {
-        maxBytes: this.o.imageSizeCap, expectedSize: sizeHeader(req), hashAlgo: this.o.hashingAlgorithm, hashInWorkers: this.o.hashInWorkers,
+        ...withinAllowances(this.o.imageSizeCap, [stageLimit]),
+        expectedSize: announced, hashAlgo: this.o.hashingAlgorithm, hashInWorkers: this.o.hashInWorkers,
       });
       await writer.commit();
       await this.staged.put(img.id, { ...r, at: Date.now() });
     } catch (e) {
-      await writer.abort().catch(() => {});
-      await this.setStatus(img.id, ['uploading'], 'queued').catch(() => {});
+      await writer?.abort().catch(() => {});
+      await back();
       if (e instanceof ClientAbortError) throw badRequest(e.message);
       throw e;
     }
@@ -174,7 +178,8 @@ export class Importer {
         const res = await fetchChecked(uri!, this.o.filter);
         const writer = await this.staging.createWriter(id);
         try {
-          expected = await ingest(res, writer, { maxBytes: this.o.imageSizeCap, expectedSize: null, hashAlgo: this.o.hashingAlgorithm, hashInWorkers: this.o.hashInWorkers });
+          const stageLimit = (await this.o.limits?.allowance(projectId, 'image_stage_total')) ?? null;
+          expected = await ingest(res, writer, { ...withinAllowances(this.o.imageSizeCap, [stageLimit]), expectedSize: null, hashAlgo: this.o.hashingAlgorithm, hashInWorkers: this.o.hashInWorkers });
           await writer.commit();
         } catch (e) {
           await writer.abort().catch(() => {});

@@ -70,3 +70,21 @@ export function remainingStorage(
   if (size === null ? remaining <= 0 : size > remaining) throw storageQuotaFull(size, remaining, prefix);
   return remaining;
 }
+
+/** What a transfer may still add under a quota or limit, and the 413 to answer when it adds more. */
+export interface SizeAllowance {
+  bytes: number;
+  refusal(received: number): Error;
+}
+
+/**
+ * ingest's bounds from a hard cap (image_size_cap, free space: their own message) and the allowances that apply
+ * (null = none): the transfer stops at the smallest, with that one's refusal.
+ */
+export function withinAllowances(cap: number, allowances: (SizeAllowance | null)[]): { maxBytes: number; overLimit: (n: number) => Error | null } {
+  const tighter = allowances.filter((a): a is SizeAllowance => a !== null && a.bytes < cap).sort((a, b) => a.bytes - b.bytes);
+  return {
+    maxBytes: Math.min(cap, ...tighter.map((a) => a.bytes)),
+    overLimit: (n) => tighter.find((a) => n > a.bytes)?.refusal(n) ?? null,
+  };
+}

@@ -23,7 +23,7 @@ import { parseListQuery, sortImages } from './query.js';
 import { BASE_FIELDS, type ImageRecord, type Visibility } from './record.js';
 import { TAG_MAX, checkSettable, validateAttribute } from './validate.js';
 import type { UnifiedLimits } from '../quota/unified.js';
-import { LOCATION, checkLocationQuota, checkPropertyQuota, checkTagQuota, remainingStorage, storageQuotaFull, type Quotas } from './quota.js';
+import { LOCATION, checkLocationQuota, checkPropertyQuota, checkTagQuota, remainingStorage, storageQuotaFull, withinAllowances, type Quotas } from './quota.js';
 
 export interface ServiceOptions {
   imageSizeCap: number;
@@ -329,7 +329,8 @@ export class ImageService {
     if (!img.disk_format || !img.container_format) {
       throw badRequest('Properties disk_format, container_format must be set prior to saving data.');
     }
-    // unified limits: glance refuses only a project already over image_size_total (delta 0), before any byte
+    // unified limits: glance refuses a project already over image_size_total (delta 0) before any byte; imaged
+    // also cuts an upload where it would cross the limit (allowance below)
     await this.o.limits?.enforce(ctx.projectId, 'image_size_total');
     const store = this.pickStore(storeHeader);
     const expected = parseSizeHeader(req.headers['x-openstack-image-size'], 'x-openstack-image-size');
@@ -343,6 +344,8 @@ export class ImageService {
     }
     // user_storage_quota: the caller's project's stored bytes plus this upload (Glance's check_quota)
     const quotaLeft = remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, announced, id);
+    const sizeLimit = (await this.o.limits?.allowance(ctx.projectId, 'image_size_total')) ?? null;
+    if (announced !== null && sizeLimit && announced > sizeLimit.bytes) throw sizeLimit.refusal(announced);
     const free = await store.freeBytes();
     if (announced !== null && free !== null && announced > free) {
       throw tooLarge(`Image storage media is full: store ${store.info.id} has ${free} bytes free, ${announced} needed`);
@@ -368,8 +371,10 @@ export class ImageService {
     });
     try {
       const r = await ingest(socketBody(req) ?? req, writer, {
-        maxBytes: Math.min(this.o.imageSizeCap, free ?? Infinity, quotaLeft ?? Infinity),
-        overLimit: (n) => (quotaLeft !== null && n > quotaLeft && quotaLeft < Math.min(this.o.imageSizeCap, free ?? Infinity) ? storageQuotaFull(n, quotaLeft) : null),
+        ...withinAllowances(Math.min(this.o.imageSizeCap, free ?? Infinity), [
+          quotaLeft === null ? null : { bytes: quotaLeft, refusal: (n) => storageQuotaFull(n, quotaLeft) },
+          sizeLimit,
+        ]),
         expectedSize: announced,
         hashAlgo: this.o.hashingAlgorithm,
         hashInWorkers: this.o.hashInWorkers && (announced === null || announced > INLINE_HASH_MAX),
@@ -377,6 +382,9 @@ export class ImageService {
         signal: abort.signal,
       });
       if (abort.signal.aborted) throw new HttpError(410, `Image ${id} was deleted during upload`);
+      // again now the size is known: the project's other transfers may have used the limit meanwhile
+      const limitNow = sizeLimit && (await this.o.limits!.allowance(ctx.projectId, 'image_size_total'));
+      if (limitNow && r.size > limitNow.bytes) throw limitNow.refusal(r.size);
       const location = await writer.commit();
       try {
         await this.catalog.update(id, (cur) => {

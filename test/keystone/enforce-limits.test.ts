@@ -1,3 +1,6 @@
+import http from 'node:http';
+import path from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { startTestDaemon, as, type TestDaemon } from '../helpers/daemon.js';
@@ -70,7 +73,8 @@ t.before(async (ctx) => {
     trustHeaders: true,
     tweak: (c) => {
       c.quotas.storage = 1024; // user_storage_quota: ignored under unified limits, as glance's check_quota
-      c.keystoneLimits = { endpointId, auth: keystoneConfig(ctx.k, { systemScope: 'all', projectName: null, projectDomainName: null }) };
+      // limits read afresh on every check, so the test may lower them (imaged keeps them 60 s)
+      c.keystoneLimits = { endpointId, auth: keystoneConfig(ctx.k, { systemScope: 'all', projectName: null, projectDomainName: null }), cacheSeconds: 0 };
     },
   });
   ctx.off = await startTestDaemon({ trustHeaders: true });
@@ -92,7 +96,33 @@ const usage = async (base: string, project: string) => {
 const status = async (base: string, id: string, project: string) =>
   JSON.parse((await request(`${base}/v2/images/${id}`, { headers: as(project) })).body.toString()).status;
 
-t('image_size_total, image_stage_total, image_count_total: 413 once the project is over; GET /v2/info/usage', async ({ d, sized }) => {
+/** A chunked PUT (no size announced) of `size` zero bytes in 256 KiB writes; resolves with the answer, even an early one. */
+function streamed(url: string, size: number, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'PUT', headers: { ...headers, 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', () => {}); // the server may answer and close before the last write
+    const chunk = Buffer.alloc(256 << 10);
+    let sent = 0;
+    const pump = () => {
+      while (sent < size && req.write(chunk.subarray(0, Math.min(chunk.length, size - sent)))) sent += Math.min(chunk.length, size - sent);
+      if (sent < size) req.once('drain', pump);
+      else req.end();
+    };
+    pump();
+  });
+}
+
+/** Nothing of a refused transfer is kept: no file in the datadir, nothing staged. */
+const stored = (d: TestDaemon, id: string) =>
+  [...d.config.stores.map((s) => s.datadir!), path.join(d.config.imaged.stateDir, 'staging')].filter((dir) => dir && existsSync(dir)).flatMap((dir) => readdirSync(dir).filter((f) => f.includes(id)));
+
+t('image_size_total, image_stage_total: a transfer is cut where it would take the project over; 413 once over; GET /v2/info/usage', async (ctx) => {
+  const { d, sized } = ctx;
   const h = as(sized);
   assert.equal(await usage(d.url, sized), {
     usage: {
@@ -100,29 +130,53 @@ t('image_size_total, image_stage_total, image_count_total: 413 once the project 
       image_count_total: { limit: 3, usage: 0 }, image_count_uploading: { limit: -1, usage: 0 },
     },
   });
-  // not over before it starts (delta 0, as glance): this upload may cross the limit
+  // 2 MiB streamed into a 1 MiB limit: cut mid-way (glance would take it all), the image queued and empty
+  const cut = await createImage(d.url, { name: 'cut' }, h);
+  const s = await streamed(`${d.url}/v2/images/${cut.id}/file`, 2 * MiB, h);
+  assert.is(s.status, 413, s.body);
+  assert.match(s.body, new RegExp(`Project ${sized} is over a limit for \\[Resource image_size_total is over limit of 1 due to current usage 0 and delta [1-9]`));
+  await waitUntil(async () => (await status(d.url, cut.id, sized)) === 'queued', 'the cut upload back to queued');
+  assert.equal(stored(d, cut.id), []);
+  // announced too big: refused before any byte
+  const announced = await upload(d.url, cut.id, Buffer.alloc(2 * MiB + 5), h);
+  assert.is(announced.status, 413);
+  assert.match(announced.body.toString(), overLimit(sized, 'image_size_total', 1, 0, 2));
+  assert.is(await status(d.url, cut.id, sized), 'queued');
+  // up to the last byte that keeps usage (whole MiB, rounded down as glance) within the limit: accepted
   const big = await createImage(d.url, { name: 'big' }, h);
-  assert.is((await upload(d.url, big.id, Buffer.alloc(2 * MiB + 5), h)).status, 204);
-  // now 2 MiB > 1 MiB: the next upload is refused before any byte, the image stays queued and empty
-  const next = await createImage(d.url, { name: 'next' }, h);
-  const r = await upload(d.url, next.id, Buffer.alloc(1000), h);
+  assert.is((await upload(d.url, big.id, Buffer.alloc(2 * MiB - 1), h)).status, 204);
+  assert.equal((await usage(d.url, sized)).usage.image_size_total, { limit: 1, usage: 1 });
+  // a higher limit, then lowered under the usage (keystone 22 takes no 0 in a PATCH: 1): the next upload is
+  // refused before any byte (glance's delta 0 check), the image stays queued and empty
+  await setLimit(ctx, ctx.serviceId, sized, 'image_size_total', 3);
+  assert.is((await upload(d.url, cut.id, Buffer.alloc(2 * MiB), h)).status, 204);
+  await setLimit(ctx, ctx.serviceId, sized, 'image_size_total', 1);
+  const staged = await createImage(d.url, { name: 'staged' }, h);
+  const r = await upload(d.url, staged.id, Buffer.alloc(1000), h);
   assert.is(r.status, 413);
-  assert.match(r.body.toString(), overLimit(sized, 'image_size_total', 1, 2, 0));
-  const after = JSON.parse((await request(`${d.url}/v2/images/${next.id}`, { headers: h })).body.toString());
+  assert.match(r.body.toString(), overLimit(sized, 'image_size_total', 1, 3, 0));
+  const after = JSON.parse((await request(`${d.url}/v2/images/${staged.id}`, { headers: h })).body.toString());
   assert.is(after.status, 'queued');
   assert.is(after.size, null);
-  // staging: the first stage may cross image_stage_total, the next is refused
-  const staged = await createImage(d.url, { name: 'staged' }, h);
-  const s1 = await request(`${d.url}/v2/images/${staged.id}/stage`, { method: 'PUT', headers: { ...h, 'Content-Type': 'application/octet-stream' }, body: Buffer.alloc(2 * MiB) });
-  assert.is(s1.status, 204, s1.body.toString());
-  const s2 = await request(`${d.url}/v2/images/${next.id}/stage`, { method: 'PUT', headers: { ...h, 'Content-Type': 'application/octet-stream' }, body: Buffer.alloc(10) });
-  assert.is(s2.status, 413);
-  assert.match(s2.body.toString(), overLimit(sized, 'image_stage_total', 1, 2, 0));
-  assert.is(await status(d.url, next.id, sized), 'queued');
+  // staging: a stage crossing image_stage_total is cut; with room it is kept; once over, the next is refused
+  const s1 = await streamed(`${d.url}/v2/images/${staged.id}/stage`, 3 * MiB, h);
+  assert.is(s1.status, 413, s1.body);
+  assert.match(s1.body, new RegExp(`\\[Resource image_stage_total is over limit of 1 due to current usage 0 and delta [1-9]`));
+  await waitUntil(async () => (await status(d.url, staged.id, sized)) === 'queued', 'the cut stage back to queued');
+  assert.equal(stored(d, staged.id), []);
+  await setLimit(ctx, ctx.serviceId, sized, 'image_stage_total', 3);
+  const s2 = await request(`${d.url}/v2/images/${staged.id}/stage`, { method: 'PUT', headers: { ...h, 'Content-Type': 'application/octet-stream' }, body: Buffer.alloc(2 * MiB + 10) });
+  assert.is(s2.status, 204, s2.body.toString());
+  await setLimit(ctx, ctx.serviceId, sized, 'image_stage_total', 1);
+  // checked before the image's state, as glance: an active image gets the 413 too
+  const s3 = await request(`${d.url}/v2/images/${big.id}/stage`, { method: 'PUT', headers: { ...h, 'Content-Type': 'application/octet-stream' }, body: Buffer.alloc(10) });
+  assert.is(s3.status, 413);
+  assert.match(s3.body.toString(), overLimit(sized, 'image_stage_total', 1, 2, 0));
+  assert.is(await status(d.url, big.id, sized), 'active');
   // POST /import is refused while over image_size_total
   const imp = await request(`${d.url}/v2/images/${staged.id}/import`, { method: 'POST', headers: { ...h, 'Content-Type': 'application/json' }, body: JSON.stringify({ method: { name: 'glance-direct' } }) });
   assert.is(imp.status, 413);
-  assert.match(imp.body.toString(), overLimit(sized, 'image_size_total', 1, 2, 0));
+  assert.match(imp.body.toString(), overLimit(sized, 'image_size_total', 1, 3, 0));
   assert.is(await status(d.url, staged.id, sized), 'uploading');
   // three images already: a fourth is refused (delta 1)
   const c = await request(`${d.url}/v2/images`, { method: 'POST', headers: { ...h, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'fourth' }) });
@@ -130,12 +184,12 @@ t('image_size_total, image_stage_total, image_count_total: 413 once the project 
   assert.match(c.body.toString(), overLimit(sized, 'image_count_total', 3, 3, 1));
   assert.equal(await usage(d.url, sized), {
     usage: {
-      image_size_total: { limit: 1, usage: 2 }, image_stage_total: { limit: 1, usage: 2 },
+      image_size_total: { limit: 1, usage: 3 }, image_stage_total: { limit: 1, usage: 2 },
       image_count_total: { limit: 3, usage: 3 }, image_count_uploading: { limit: -1, usage: 1 },
     },
   });
   // deleting one frees its count
-  assert.is((await request(`${d.url}/v2/images/${next.id}`, { method: 'DELETE', headers: h })).status, 204);
+  assert.is((await request(`${d.url}/v2/images/${cut.id}`, { method: 'DELETE', headers: h })).status, 204);
   await createImage(d.url, { name: 'fourth' }, h);
 });
 
