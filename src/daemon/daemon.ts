@@ -287,6 +287,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
     async stop(o = {}) {
       ready = false;
       await w.drain(o.drainMs ?? config.imaged.drainTimeout * 1000);
+      await importer.settle(o.drainMs ?? config.imaged.drainTimeout * 1000);
       upstream?.close();
       await Promise.all(stores.all().map((s) => s.stop?.()));
       await catalog.close();

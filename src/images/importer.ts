@@ -57,6 +57,7 @@ export interface Staged extends IngestResult {
  */
 export class Importer {
   private running = new Map<string, string>(); // image id → task id
+  private tasks = new Set<Promise<void>>();
   private staging: FileStore;
 
   constructor(
@@ -165,7 +166,11 @@ export class Importer {
       return cur;
     });
     this.running.set(img.id, task);
-    void this.run(img.id, task, method, m.uri as string | undefined, targets, mustSucceed, projectId).finally(() => this.running.delete(img.id));
+    const p: Promise<void> = this.run(img.id, task, method, m.uri as string | undefined, targets, mustSucceed, projectId).finally(() => {
+      this.running.delete(img.id);
+      this.tasks.delete(p);
+    });
+    this.tasks.add(p);
   }
 
   private async run(id: string, task: string, method: Method, uri: string | undefined, targets: string[], mustSucceed: boolean, projectId: string | null) {
@@ -336,6 +341,14 @@ export class Importer {
   async forget(id: string) {
     await fsp.rm(this.stagedPath(id), { force: true });
     await this.staged.remove(id);
+  }
+
+  /** At stop: waits (up to `ms`) for running import tasks, so none writes to a catalog already closed. */
+  async settle(ms: number): Promise<void> {
+    if (this.tasks.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.tasks]), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
   }
 
   /** At start: imports that were running when the daemon stopped are undone; their locks are stale. */

@@ -13,8 +13,9 @@ import { issueToken, keystoneCall, keystoneConfig, keystoneEnv, type KeystoneEnv
 //  sized: image_size_total 1 MiB, image_stage_total 1 MiB, image_count_total 3, image_count_uploading unlimited
 //  busy:  image_count_uploading 1, everything else unlimited (-1)
 //  direct: image_size_total 1 MiB, everything else unlimited
+//  web:    image_stage_total 1 MiB, everything else unlimited
 
-interface Ctx { k: KeystoneEnv; admin: string; d: TestDaemon; off: TestDaemon; sized: string; busy: string; direct: string; serviceId: string; createdRegistered: string[] }
+interface Ctx { k: KeystoneEnv; admin: string; d: TestDaemon; off: TestDaemon; sized: string; busy: string; direct: string; web: string; source: http.Server; serviceId: string; createdRegistered: string[] }
 const t = suite<Ctx>('keystone: unified limits enforced');
 const MiB = 1024 * 1024;
 
@@ -61,17 +62,28 @@ t.before(async (ctx) => {
   ctx.sized = await project(ctx, 'limits-sized');
   ctx.busy = await project(ctx, 'limits-busy');
   ctx.direct = await project(ctx, 'limits-direct');
+  ctx.web = await project(ctx, 'limits-web');
   ctx.createdRegistered = [];
   for (const r of ['image_size_total', 'image_stage_total', 'image_count_total', 'image_count_uploading']) await ensureRegistered(ctx, r);
   const limits = {
     [ctx.sized]: { image_size_total: 1, image_stage_total: 1, image_count_total: 3, image_count_uploading: -1 },
     [ctx.busy]: { image_size_total: -1, image_stage_total: -1, image_count_total: -1, image_count_uploading: 1 },
     [ctx.direct]: { image_size_total: 1, image_stage_total: -1, image_count_total: -1, image_count_uploading: -1 },
+    [ctx.web]: { image_size_total: -1, image_stage_total: 1, image_count_total: -1, image_count_uploading: -1 },
   };
   for (const [p, l] of Object.entries(limits)) for (const [r, v] of Object.entries(l)) await setLimit(ctx, serviceId, p, r, v);
+  // a web-download source: /N answers N zero bytes, without a Content-Length (chunked)
+  ctx.source = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    res.end(Buffer.alloc(Number(req.url!.slice(1))));
+  });
+  await new Promise<void>((r) => ctx.source.listen(0, '127.0.0.1', r));
+  const sourcePort = (ctx.source.address() as { port: number }).port;
   ctx.d = await startTestDaemon({
     trustHeaders: true,
     tweak: (c) => {
+      c.importFilter.allowedPorts = [80, 443, sourcePort];
+      c.importFilter.allowedHosts = ['127.0.0.1'];
       c.quotas.storage = 1024; // user_storage_quota: ignored under unified limits, as glance's check_quota
       // limits read afresh on every check, so the test may lower them (imaged keeps them 60 s)
       c.keystoneLimits = { endpointId, auth: keystoneConfig(ctx.k, { systemScope: 'all', projectName: null, projectDomainName: null }), cacheSeconds: 0 };
@@ -82,8 +94,9 @@ t.before(async (ctx) => {
 t.after(async (ctx) => {
   await ctx.d?.stop();
   await ctx.off?.stop();
+  ctx.source?.close();
   if (ctx.admin && ctx.serviceId) {
-    for (const p of [ctx.sized, ctx.busy, ctx.direct]) if (p) await dropLimits(ctx, p);
+    for (const p of [ctx.sized, ctx.busy, ctx.direct, ctx.web]) if (p) await dropLimits(ctx, p);
     for (const id of ctx.createdRegistered ?? []) await keystoneCall(ctx.k, ctx.admin, 'DELETE', `/registered_limits/${id}`);
   }
 });
@@ -231,6 +244,25 @@ t('glance-direct import: the staged size must fit image_size_total, else the tas
   assert.is(over.status, 'uploading');
   assert.ok(over.os_glance_failed_import, 'the store is named as failed');
   assert.is(over.size, null);
+});
+
+t('web-download: the staging is cut where it would cross image_stage_total, the task fails, nothing kept', async ({ d, web, source }) => {
+  const h = as(web);
+  const get = async (id: string) => JSON.parse((await request(`${d.url}/v2/images/${id}`, { headers: h })).body.toString());
+  const fetchInto = async (size: number) => {
+    const img = await createImage(d.url, { name: `web-${size}` }, h);
+    const uri = `http://127.0.0.1:${(source.address() as { port: number }).port}/${size}`;
+    const r = await request(`${d.url}/v2/images/${img.id}/import`, { method: 'POST', headers: { ...h, 'Content-Type': 'application/json' }, body: JSON.stringify({ method: { name: 'web-download', uri } }) });
+    assert.is(r.status, 202, r.body.toString());
+    await waitUntil(async () => (await get(img.id)).os_glance_import_task === undefined, `import of ${img.id} ends`);
+    return get(img.id);
+  };
+  const over = await fetchInto(3 * MiB);
+  assert.is(over.status, 'queued');
+  assert.ok(over.os_glance_failed_import, 'the store is named as failed');
+  assert.is(over.size, null);
+  assert.equal(stored(d, over.id), []);
+  assert.is((await fetchInto(MiB + 10)).status, 'active');
 });
 
 t('use_keystone_limits off: GET /v2/info/usage answers {"usage": {}}', async ({ off }) => {
