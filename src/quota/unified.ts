@@ -30,7 +30,8 @@ export function projectUsage(images: Iterable<ImageRecord>, owner: string | null
 export class UnifiedLimits {
   constructor(
     private readonly limits: KeystoneLimits,
-    private readonly images: () => Iterable<ImageRecord>,
+    /** The images of one project (the catalog's owner index). */
+    private readonly images: (owner: string) => Iterable<ImageRecord>,
     private readonly stagedSize: (id: string) => number | undefined,
   ) {}
 
@@ -49,7 +50,7 @@ export class UnifiedLimits {
     if (projectId === null) return; // no project, nothing to count against (glance's admin without a project)
     const limit = (await this.limitsOf(projectId))[resource];
     if (limit < 0) return;
-    const usage = projectUsage(this.images(), projectId, this.stagedSize)[resource];
+    const usage = projectUsage(this.images(projectId), projectId, this.stagedSize)[resource];
     if (usage + delta > limit) {
       // oslo.limit's ProjectOverLimit wrapped in glance's LimitExceeded, word for word
       throw tooLarge(
@@ -62,7 +63,7 @@ export class UnifiedLimits {
   /** GET /v2/info/usage's body for one project. */
   async usage(projectId: string): Promise<Record<LimitResource, { limit: number; usage: number }>> {
     const limits = await this.limitsOf(projectId);
-    const usage = projectUsage(this.images(), projectId, this.stagedSize);
+    const usage = projectUsage(this.images(projectId), projectId, this.stagedSize);
     const out = {} as Record<LimitResource, { limit: number; usage: number }>;
     for (const r of LIMIT_RESOURCES) out[r] = { limit: limits[r], usage: usage[r] };
     return out;
