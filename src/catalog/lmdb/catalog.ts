@@ -69,9 +69,9 @@ export class LmdbCatalog implements Catalog, IndexReader {
   private writeIndex(prev: ImageRecord | undefined, next: ImageRecord | undefined) {
     const old = new Map((prev ? indexKeys(prev) : []).map((k) => [k.toString('latin1'), k]));
     for (const k of next ? indexKeys(next) : []) {
-      if (!old.delete(k.toString('latin1'))) this.index.put(k, next!.id);
+      if (!old.delete(k.toString('latin1'))) this.index.putSync(k, next!.id);
     }
-    for (const k of old.values()) this.index.remove(k);
+    for (const k of old.values()) this.index.removeSync(k);
   }
 
   /** Writes a record with its index entries (inside a write transaction). */

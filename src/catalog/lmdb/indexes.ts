@@ -1,5 +1,5 @@
 import type { ImageRecord } from '../../images/record.js';
-import { encodeKey, type KeyPart } from './keys.js';
+import { encodePart, type KeyPart } from './keys.js';
 
 // The catalog's secondary indexes. Every entry is one key in the `image-index` database:
 // [index name, ...partition values, ...sort tail], value = image id. The sort tail of a sort key K is
@@ -25,16 +25,32 @@ const TASK = 'os_glance_import_task';
 export const inFlight = (img: ImageRecord) =>
   img.status === 'saving' || img.status === 'importing' || img.status === 'uploading' || typeof img.properties[TASK] === 'string';
 
-/** Every index key of one image. */
+const names = new Map<string, Buffer>();
+/** An index name's encoded component (the same few names over and over). */
+const named = (n: string) => names.get(n) ?? (names.set(n, encodePart(n)), names.get(n)!);
+
+/** Every index key of one image (each field encoded once: this runs for every write). */
 export function indexKeys(img: ImageRecord): Buffer[] {
-  const keys: KeyPart[][] = [];
-  for (const k of SORTABLE) keys.push([`sort/${k}`, ...tail(img, k)]);
+  const enc = new Map<string, Buffer>();
+  const field = (f: string) => enc.get(f) ?? (enc.set(f, encodePart((img as any)[f] as KeyPart)), enc.get(f)!);
+  const tailOf = (k: string) => tailKeys(k).map(field);
+  const keys: Buffer[][] = [];
+  for (const k of SORTABLE) keys.push([named(`sort/${k}`), ...tailOf(k)]);
   for (const k of PARTITIONED) {
-    keys.push([`visibility/${k}`, img.visibility, ...tail(img, k)]);
-    keys.push([`owner/${k}`, img.owner, ...tail(img, k)]);
+    keys.push([named(`visibility/${k}`), field('visibility'), ...tailOf(k)]);
+    keys.push([named(`owner/${k}`), field('owner'), ...tailOf(k)]);
   }
-  for (const t of new Set(img.tags)) keys.push(['tag', t, ...tail(img, 'created_at')]);
-  keys.push(['os_hidden', img.os_hidden, ...tail(img, 'created_at')]);
-  if (inFlight(img)) keys.push(['in-flight', img.id]);
-  return keys.map(encodeKey);
+  for (const t of new Set(img.tags)) keys.push([named('tag'), encodePart(t), ...tailOf('created_at')]);
+  keys.push([named('os_hidden'), field('os_hidden'), ...tailOf('created_at')]);
+  if (inFlight(img)) keys.push([named('in-flight'), field('id')]);
+  // one allocation for all of them
+  let total = 0;
+  for (const parts of keys) for (const p of parts) total += p.length;
+  const buf = Buffer.allocUnsafe(total);
+  let at = 0;
+  return keys.map((parts) => {
+    const from = at;
+    for (const p of parts) at += p.copy(buf, at);
+    return buf.subarray(from, at);
+  });
 }

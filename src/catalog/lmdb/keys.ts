@@ -9,33 +9,36 @@ const NULL = 0x00;
 const NUM = 0x01;
 const STR = 0x02;
 
-/** One component: null, a non-negative number (float64 big-endian) or a string (UTF-16BE, 0x00 escaped as 0x00 0xff, ended by 0x00). */
-function encodePart(v: KeyPart, out: number[]): void {
-  if (v === null || v === undefined) {
-    out.push(NULL);
-  } else if (typeof v === 'number' || typeof v === 'boolean') {
-    const b = Buffer.alloc(8);
-    b.writeDoubleBE(Number(v));
-    out.push(NUM, ...b);
-  } else {
-    out.push(STR);
-    for (let i = 0; i < v.length; i++) {
-      const u = v.charCodeAt(i);
-      const hi = u >> 8;
-      const lo = u & 0xff;
-      out.push(hi);
-      if (hi === 0) out.push(0xff);
-      out.push(lo);
-      if (lo === 0) out.push(0xff);
-    }
-    out.push(0x00);
+/**
+ * One component: null, a non-negative number (float64 big-endian) or a string (UTF-16BE, 0x00 escaped as
+ * 0x00 0xff, ended by 0x00).
+ */
+export function encodePart(v: KeyPart): Buffer {
+  if (v === null || v === undefined) return Buffer.from([NULL]);
+  if (typeof v === 'number' || typeof v === 'boolean') {
+    const b = Buffer.allocUnsafe(9);
+    b[0] = NUM;
+    b.writeDoubleBE(Number(v), 1);
+    return b;
   }
+  const b = Buffer.allocUnsafe(v.length * 4 + 2);
+  let at = 0;
+  b[at++] = STR;
+  for (let i = 0; i < v.length; i++) {
+    const u = v.charCodeAt(i);
+    const hi = u >> 8;
+    const lo = u & 0xff;
+    b[at++] = hi;
+    if (hi === 0) b[at++] = 0xff;
+    b[at++] = lo;
+    if (lo === 0) b[at++] = 0xff;
+  }
+  b[at++] = 0x00;
+  return b.subarray(0, at);
 }
 
 export function encodeKey(parts: readonly KeyPart[]): Buffer {
-  const out: number[] = [];
-  for (const p of parts) encodePart(p, out);
-  return Buffer.from(out);
+  return Buffer.concat(parts.map(encodePart));
 }
 
 /** Length in bytes of the component that starts at `at`. */
