@@ -28,6 +28,15 @@ const SLICE = 500;
  * `image-index` holds the secondary indexes (./indexes.ts), each entry written in the transaction that writes
  * its record, so no crash leaves them apart.
  */
+/** The filter compares String(value): "null" also names a missing value. */
+const keyValues = (values: string[], nullable: boolean): KeyPart[] => (nullable && values.includes('null') ? [...values, null] : values);
+
+/** The owners an owner filter allows (the first such filter: each must hold anyway), or null. */
+function ownerFilter(req: ListRequest): KeyPart[] | null {
+  const f = req.query.filters.find((x) => x.kind === 'in' && x.field === 'owner');
+  return f && f.kind === 'in' ? keyValues(f.values, true) : null;
+}
+
 export class LmdbCatalog implements Catalog, IndexReader {
   private root: RootDatabase;
   private images: Database<ImageRecord, string>;
@@ -221,8 +230,12 @@ export class LmdbCatalog implements Catalog, IndexReader {
   async list(req: ListRequest): Promise<ListPage> {
     const { query } = req;
     const cmp = compareImages(query.sort);
-    const small = this.smallestFilterSet(req);
-    const source = small ? sorted([...small].flatMap((id) => this.load(id) ?? []), cmp, req.marker) : merge(this.listingSources(req, cmp), cmp);
+    // an owner filter in a partitioned order is read straight from the owner index, in order
+    const owners = PARTITIONED.includes(query.sort[0].key) ? ownerFilter(req) : null;
+    const small = this.smallestFilterSet(req, owners !== null);
+    const source = small
+      ? sorted([...small].flatMap((id) => this.load(id) ?? []), cmp, req.marker)
+      : merge(owners ? owners.map((o) => this.scan(req, `owner/${query.sort[0].key}`, [o], cmp)) : this.listingSources(req, cmp), cmp);
     const out: ImageRecord[] = [];
     let seen = 0;
     for (const img of source) {
@@ -239,9 +252,10 @@ export class LmdbCatalog implements Catalog, IndexReader {
    * Ids from the index of the most selective filter (name, status, formats, owner, id, tag, os_hidden=true), when
    * one holds at most SMALL_SET images; null when none does. A superset of the answer: `accept` decides.
    */
-  private smallestFilterSet(req: ListRequest): Set<string> | null {
+  private smallestFilterSet(req: ListRequest, skipOwner: boolean): Set<string> | null {
     const sets: Array<Array<[string, KeyPart]>> = [];
     for (const f of req.query.filters) {
+      if (skipOwner && f.kind === 'in' && f.field === 'owner') continue;
       if (f.kind === 'tag') sets.push([['tag', f.value]]);
       if (f.kind !== 'in') continue;
       if (f.field === 'id') {
@@ -249,9 +263,7 @@ export class LmdbCatalog implements Catalog, IndexReader {
         continue;
       }
       const index = f.field === 'owner' ? 'owner/created_at' : `sort/${f.field}`;
-      // the filter compares String(value): "null" also names a missing value
-      const values: KeyPart[] = f.values.includes('null') && f.field !== 'status' ? [...f.values, null] : f.values;
-      sets.push(values.map((v) => [index, v]));
+      sets.push(keyValues(f.values, f.field !== 'status').map((v) => [index, v]));
     }
     if (req.query.osHidden === true) sets.push([['os_hidden', true]]);
     let best: Set<string> | null = null;
@@ -279,7 +291,7 @@ export class LmdbCatalog implements Catalog, IndexReader {
   private listingSources(req: ListRequest, cmp: (x: ImageRecord, y: ImageRecord) => number): Iterator<ImageRecord>[] {
     const { sort, visibility: f } = req.query;
     const k = sort[0].key;
-    const scan = (index: string, parts: KeyPart[]) => partitionScan(this, encodeKey([index, ...parts]), sort, cmp, req.marker);
+    const scan = (index: string, parts: KeyPart[]) => this.scan(req, index, parts, cmp);
     if (!PARTITIONED.includes(k) || (req.isAdmin && (f === null || f === 'all'))) return [scan(`sort/${k}`, [])];
     if (req.isAdmin) return [scan(`visibility/${k}`, [f])];
     // Glance's rules (src/auth/visibility.ts inListing): own images, public, community when asked, shared with the caller
@@ -290,6 +302,10 @@ export class LmdbCatalog implements Catalog, IndexReader {
       out.push(sorted([...req.shared.keys()].flatMap((id) => this.load(id) ?? []), cmp, req.marker));
     }
     return out;
+  }
+
+  private scan(req: ListRequest, index: string, parts: KeyPart[], cmp: (x: ImageRecord, y: ImageRecord) => number) {
+    return partitionScan(this, encodeKey([index, ...parts]), req.query.sort, cmp, req.marker);
   }
 
   *ownedBy(owner: string | null): Iterable<ImageRecord> {
