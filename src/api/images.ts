@@ -27,9 +27,9 @@ export function imagesApi(svc: ImageService, o: ImagesApiOptions) {
     return c.json(view(c.get('ctx'), img), 201);
   });
 
-  app.get('/', (c) => {
+  app.get('/', async (c) => {
     const url = new URL(c.req.url);
-    const { images, next } = svc.list(c.get('ctx'), url.searchParams);
+    const { images, next } = await svc.list(c.get('ctx'), url.searchParams);
     const body: Record<string, unknown> = {
       images: images.map((img) => view(c.get('ctx'), img)),
       first: '/v2/images',

@@ -1,185 +1,68 @@
-import { ABORT, open, type RootDatabase, type Database } from 'lmdb';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
+import type { Database } from 'lmdb';
 import type { ImageRecord } from '../images/record.js';
 import type { MemberRecord, MemberStatus } from '../images/member.js';
+import type { ListQuery } from '../images/query.js';
 
 /**
- * The image catalog: one LMDB environment under state_dir, an `images` database keyed by image id.
- * Writes resolve only after LMDB's durable commit, so an acknowledged change survives a crash.
- * A `deleted` database keeps the id of every deleted image (id -> deleted_at): Glance keeps deleted rows, so
- * an id is never reused (OSSN-0075: a reused id would let a new image pose as one that users trusted).
- * Image members (sharing) live in two databases written together: `image-members` keyed [image_id, member_id]
- * (the members of an image) and `member-images` keyed [member_id, status, image_id] (what is shared with a
- * project, by status), so both questions are range reads.
+ * The image catalog as the image service, members, importer, quotas and cache see it. The embedded backend is
+ * LMDB (src/catalog/lmdb/); a shared SQL catalog on Glance's own database is meant to sit beside it behind
+ * this same interface.
+ *
+ * Deleted ids are kept for ever (Glance keeps deleted rows, so an id is never reused: OSSN-0075). Writes
+ * resolve only after a durable commit.
  */
-export class Catalog {
-  private root: RootDatabase;
-  private images: Database<ImageRecord, string>;
-  private deleted: Database<string, string>;
-  private members: Database<MemberRecord, [string, string]>;
-  private shares: Database<string, [string, MemberStatus, string]>;
-
-  constructor(stateDir: string) {
-    const dir = path.join(stateDir, 'catalog');
-    mkdirSync(dir, { recursive: true });
-    this.root = open({ path: dir, compression: false });
-    this.images = this.root.openDB<ImageRecord, string>({ name: 'images' });
-    this.deleted = this.root.openDB<string, string>({ name: 'deleted' });
-    this.members = this.root.openDB<MemberRecord, [string, string]>({ name: 'image-members' });
-    this.shares = this.root.openDB<string, [string, MemberStatus, string]>({ name: 'member-images' });
-  }
-
-  get(id: string): ImageRecord | undefined {
-    return this.images.get(id);
-  }
-
-  all(): ImageRecord[] {
-    const out: ImageRecord[] = [];
-    for (const { value } of this.images.getRange()) out.push(value);
-    return out;
-  }
-
-  async put(img: ImageRecord): Promise<void> {
-    await this.images.put(img.id, img);
-  }
-
-  /** Atomic read-modify-write: `fn` sees the committed record and returns the new one (or throws). */
-  async update(id: string, fn: (img: ImageRecord) => ImageRecord): Promise<ImageRecord> {
-    let result: ImageRecord | undefined;
-    let error: unknown;
-    await this.images.transaction(() => {
-      const cur = this.images.get(id);
-      if (!cur) return;
-      try {
-        result = fn(structuredClone(cur));
-        this.images.put(id, result);
-      } catch (e) {
-        error = e;
-      }
-    });
-    if (error) throw error;
-    if (!result) throw new CatalogNotFound(id);
-    return result;
-  }
-
+export interface Catalog {
+  get(id: string): ImageRecord | undefined;
   /** Inserts only if the id was never used, by a live or a deleted image; false when it was. */
-  async insert(img: ImageRecord): Promise<boolean> {
-    return this.images.transaction(() => {
-      if (this.images.doesExist(img.id) || this.deleted.doesExist(img.id)) return false;
-      this.images.put(img.id, img);
-      return true;
-    });
-  }
+  insert(img: ImageRecord): Promise<boolean>;
+  /** Atomic read-modify-write: `fn` sees the committed record and returns the new one (or throws). */
+  update(id: string, fn: (img: ImageRecord) => ImageRecord): Promise<ImageRecord>;
+  /** Removes the record and its members and tombstones its id, all or nothing. */
+  remove(id: string, deletedAt: string): Promise<void>;
 
-  /**
-   * Removes the record, its members and tombstones its id in one transaction, so no crash leaves the id
-   * reusable or a membership pointing at nothing.
-   */
-  async remove(id: string, deletedAt: string): Promise<void> {
-    await this.images.transaction(() => {
-      for (const m of this.membersOf(id)) this.dropMember(m);
-      this.images.remove(id);
-      this.deleted.put(id, deletedAt);
-    });
-  }
-
-  /** The members of an image, in key (member id) order. */
-  membersOf(imageId: string): MemberRecord[] {
-    const out: MemberRecord[] = [];
-    for (const { key, value } of this.members.getRange({ start: [imageId] })) {
-      if (key[0] !== imageId) break;
-      out.push(value);
-    }
-    return out;
-  }
-
-  member(imageId: string, memberId: string): MemberRecord | undefined {
-    return this.members.get([imageId, memberId]);
-  }
-
+  /** The members of an image, in member id order. */
+  membersOf(imageId: string): MemberRecord[];
+  member(imageId: string, memberId: string): MemberRecord | undefined;
   /** Ids of the images shared with `memberId` (with that status, or any) -> the member's status. */
-  sharedWith(memberId: string, status: MemberStatus | null): Map<string, MemberStatus> {
-    const out = new Map<string, MemberStatus>();
-    const start: [string] | [string, MemberStatus] = status ? [memberId, status] : [memberId];
-    for (const { key } of this.shares.getRange({ start })) {
-      if (key[0] !== memberId || (status && key[1] !== status)) break;
-      out.set(key[2], key[1]);
-    }
-    return out;
-  }
-
-  /**
-   * Adds a member in one transaction with its checks: `check` sees the image, its member count and any existing
-   * membership of `m.member_id`, and throws to refuse (quota, duplicate). The image must still exist.
-   */
-  async addMember(m: MemberRecord, check: (img: ImageRecord, count: number, existing: MemberRecord | undefined) => void): Promise<void> {
-    await this.inTransaction(() => {
-      const img = this.images.get(m.image_id);
-      if (!img) throw new CatalogNotFound(m.image_id);
-      check(img, this.membersOf(m.image_id).length, this.members.get([m.image_id, m.member_id]));
-      this.putMember(m);
-    });
-  }
-
-  /** Atomic read-modify-write of a membership; the member-images index follows its status. */
-  async updateMember(imageId: string, memberId: string, fn: (m: MemberRecord) => MemberRecord): Promise<MemberRecord> {
-    return this.inTransaction(() => {
-      const cur = this.members.get([imageId, memberId]);
-      if (!cur) throw new CatalogNotFound(imageId);
-      const next = fn(structuredClone(cur));
-      this.dropMember(cur);
-      this.putMember(next);
-      return next;
-    });
-  }
-
+  sharedWith(memberId: string, status: MemberStatus | null): Map<string, MemberStatus>;
+  /** Adds a member; `check` sees the image, its member count and an existing membership, and throws to refuse. */
+  addMember(m: MemberRecord, check: (img: ImageRecord, count: number, existing: MemberRecord | undefined) => void): Promise<void>;
+  updateMember(imageId: string, memberId: string, fn: (m: MemberRecord) => MemberRecord): Promise<MemberRecord>;
   /** Removes a membership; false when there was none. */
-  async removeMember(imageId: string, memberId: string): Promise<boolean> {
-    return this.inTransaction(() => {
-      const cur = this.members.get([imageId, memberId]);
-      if (!cur) return false;
-      this.dropMember(cur);
-      return true;
-    });
-  }
+  removeMember(imageId: string, memberId: string): Promise<boolean>;
 
-  private putMember(m: MemberRecord) {
-    this.members.put([m.image_id, m.member_id], m);
-    this.shares.put([m.member_id, m.status, m.image_id], '');
-  }
+  /** One page of GET /v2/images (see ListRequest). */
+  list(req: ListRequest): Promise<ListPage>;
+  /** Every image of one project (quota usage); `null` = the ownerless images. */
+  ownedBy(owner: string | null): Iterable<ImageRecord>;
+  /** Images a restart must look at: uploads (`saving`), imports (`importing`, `uploading`, an import lock). */
+  inFlight(): ImageRecord[];
 
-  private dropMember(m: MemberRecord) {
-    this.members.remove([m.image_id, m.member_id]);
-    this.shares.remove([m.member_id, m.status, m.image_id]);
-  }
+  /** Another named database for node-local state (e.g. the cache index), sharing the catalog's durability. */
+  subDb<T>(name: string): Database<T, string>;
+  close(): Promise<void>;
+}
 
-  /** One write transaction; an error thrown by `fn` discards its writes and is rethrown to the caller. */
-  private async inTransaction<T>(fn: () => T): Promise<T> {
-    let result: T | undefined;
-    let error: unknown;
-    let failed = false;
-    await this.root.transaction(() => {
-      try {
-        result = fn();
-      } catch (e) {
-        failed = true;
-        error = e;
-        return ABORT;
-      }
-    });
-    if (failed) throw error;
-    return result as T;
-  }
+/**
+ * A listing: the parsed query (filters, sort, limit) and the caller, which a backend uses to choose what to
+ * read; `accept` is the exact test of every listed image (visibility rules, filters, policy), so a backend's
+ * indexes only narrow what it reads and never change the answer.
+ */
+export interface ListRequest {
+  query: ListQuery;
+  projectId: string | null;
+  isAdmin: boolean;
+  /** What is shared with the caller's project with the asked member_status (image id -> status). */
+  shared: Map<string, MemberStatus>;
+  /** The page starts after this image (already checked to be in the listing). */
+  marker: ImageRecord | null;
+  accept(img: ImageRecord): boolean;
+}
 
-  /** Another named database in the same environment (e.g. the cache index), sharing its durability. */
-  subDb<T>(name: string): Database<T, string> {
-    return this.root.openDB<T, string>({ name });
-  }
-
-  async close(): Promise<void> {
-    await this.root.close();
-  }
+export interface ListPage {
+  images: ImageRecord[];
+  /** More images follow the page. */
+  more: boolean;
 }
 
 export class CatalogNotFound extends Error {

@@ -2,7 +2,8 @@ import http from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Config, PolicyConfig } from '../config/index.js';
-import { Catalog } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { LmdbCatalog } from '../catalog/lmdb/catalog.js';
 import { storesFromConfig } from '../stores/registry.js';
 import { ImageService } from '../images/service.js';
 import { PropertyProtections } from '../auth/property-protections.js';
@@ -146,7 +147,7 @@ function protections(config: Config, enforcer: Enforcer): PropertyProtections {
 async function open(config: Config, log: Logger, server: http.Server, w: Wiring): Promise<Daemon> {
   let catalog: Catalog;
   try {
-    catalog = new Catalog(config.imaged.stateDir);
+    catalog = new LmdbCatalog(config.imaged.stateDir);
   } catch (e) {
     throw startupFailure(`cannot open the catalog in [imaged] state_dir ${config.imaged.stateDir}`, e);
   }
@@ -161,7 +162,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   const staged = catalog.subDb<Staged>('staged');
   const kl = config.keystoneLimits;
   const limits = kl
-    ? new UnifiedLimits(new KeystoneLimits(new KeystoneClient(kl.auth, log), kl.endpointId, log, kl.cacheSeconds), () => catalog.all(), (id) => staged.get(id)?.size)
+    ? new UnifiedLimits(new KeystoneLimits(new KeystoneClient(kl.auth, log), kl.endpointId, log, kl.cacheSeconds), (owner) => catalog.ownedBy(owner), (id) => staged.get(id)?.size)
     : null;
   // glance's check_quota is a no-op under unified limits: user_storage_quota gives way to image_size_total
   const quotas = limits ? { ...config.quotas, storage: 0 } : config.quotas;

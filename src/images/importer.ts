@@ -204,7 +204,7 @@ export class Importer {
         try {
           // Glance's quota layer on each set_data: the bytes must fit beside the owner's other images (this one's
           // own copies are not counted); image_location_quota is not checked there, only on PATCH of locations.
-          remainingStorage(this.o.quotas, () => this.catalog.all(), img.owner, expected!.size, id);
+          remainingStorage(this.o.quotas, () => this.catalog.ownedBy(img.owner), img.owner, expected!.size, id);
           const { loc, virtualSize } = await this.copyInto(store, id, method === 'copy-image' ? img : null, expected!, img.os_hash_algo ?? this.o.hashingAlgorithm, inspect);
           done.push(loc);
           await this.progress(id, task, (cur) => {
@@ -353,7 +353,7 @@ export class Importer {
 
   /** At start: imports that were running when the daemon stopped are undone; their locks are stale. */
   async recover(): Promise<void> {
-    for (const img of this.catalog.all()) {
+    for (const img of this.catalog.inFlight()) {
       if (img.status === 'importing' || typeof img.properties[TASK] === 'string') {
         await this.catalog.update(img.id, (cur) => {
           if (cur.status === 'importing') cur.status = this.staged.get(cur.id) ? 'uploading' : 'queued';

@@ -10,8 +10,20 @@ export const SORT_KEYS = new Set(['name', 'status', 'container_format', 'disk_fo
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 1000;
 
+/**
+ * One filter of GET /v2/images, kept as data (not a closure) so a catalog can answer it from an index or in
+ * SQL; `matches` below is its meaning.
+ */
+export type ListFilter =
+  | { kind: 'in'; field: 'name' | 'status' | 'container_format' | 'disk_format' | 'owner' | 'id'; values: string[] }
+  | { kind: 'tag'; value: string }
+  | { kind: 'size'; op: 'min' | 'max'; n: number }
+  | { kind: 'protected'; value: boolean }
+  | { kind: 'time'; field: 'created_at' | 'updated_at'; op: string; t: number }
+  | { kind: 'property'; key: string; value: string };
+
 export interface ListQuery {
-  filters: Array<(img: ImageRecord) => boolean>;
+  filters: ListFilter[];
   visibility: string | null; // explicit visibility filter, or null for the default listing
   memberStatus: MemberStatus | 'all'; // which memberships list a shared image (Glance's default: accepted)
   osHidden: boolean | null;
@@ -41,7 +53,7 @@ function inList(v: string): string[] | null {
 }
 
 /** Comparison filter on a timestamp: `gte:2026-11-23T00:00:00Z`, or a bare value meaning eq. */
-function timeFilter(name: 'created_at' | 'updated_at', raw: string): (img: ImageRecord) => boolean {
+function timeFilter(name: 'created_at' | 'updated_at', raw: string): ListFilter {
   const idx = raw.indexOf(':');
   let op = 'eq';
   let value = raw;
@@ -51,17 +63,32 @@ function timeFilter(name: 'created_at' | 'updated_at', raw: string): (img: Image
   }
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw badRequest(`Invalid time format for ${name}: ${value}`);
-  return (img) => {
-    const x = Date.parse(img[name]);
-    switch (op) {
-      case 'gt': return x > t;
-      case 'gte': return x >= t;
-      case 'lt': return x < t;
-      case 'lte': return x <= t;
-      case 'neq': return x !== t;
-      default: return x === t;
+  return { kind: 'time', field: name, op, t };
+}
+
+/** Does the image pass the filter (Glance's meaning of each list parameter)? */
+export function matches(img: ImageRecord, f: ListFilter): boolean {
+  switch (f.kind) {
+    case 'in': return f.values.includes(String(img[f.field]));
+    case 'tag': return img.tags.includes(f.value);
+    case 'size': return img.size !== null && (f.op === 'min' ? img.size >= f.n : img.size <= f.n);
+    case 'protected': return img.protected === f.value;
+    case 'time': {
+      const x = Date.parse(img[f.field]);
+      switch (f.op) {
+        case 'gt': return x > f.t;
+        case 'gte': return x >= f.t;
+        case 'lt': return x < f.t;
+        case 'lte': return x <= f.t;
+        case 'neq': return x !== f.t;
+        default: return x === f.t;
+      }
     }
-  };
+    case 'property': {
+      const k = f.key;
+      return String(img.properties[k] ?? (img as any)[k]) === f.value && (k in img.properties || k in img);
+    }
+  }
 }
 
 export function parseListQuery(q: URLSearchParams): ListQuery {
@@ -107,23 +134,21 @@ export function parseListQuery(q: URLSearchParams): ListQuery {
       }
       case 'status': {
         // Glance does not validate it: an unknown status simply matches no image.
-        const vals = inList(v) ?? [v];
-        filters.push((img) => vals.includes(img.status));
+        filters.push({ kind: 'in', field: 'status', values: inList(v) ?? [v] });
         break;
       }
       case 'name': case 'container_format': case 'disk_format': case 'owner': case 'id': {
-        const vals = inList(v) ?? [v];
-        filters.push((img) => vals.includes(String((img as any)[k])));
+        filters.push({ kind: 'in', field: k as 'name', values: inList(v) ?? [v] });
         break;
       }
-      case 'tag': filters.push((img) => img.tags.includes(v)); break;
-      case 'size_min': { const n = parseInt10(k, v); filters.push((img) => img.size !== null && img.size >= n); break; }
-      case 'size_max': { const n = parseInt10(k, v); filters.push((img) => img.size !== null && img.size <= n); break; }
-      case 'protected': { const b = parseBool(k, v); filters.push((img) => img.protected === b); break; }
+      case 'tag': filters.push({ kind: 'tag', value: v }); break;
+      case 'size_min': filters.push({ kind: 'size', op: 'min', n: parseInt10(k, v) }); break;
+      case 'size_max': filters.push({ kind: 'size', op: 'max', n: parseInt10(k, v) }); break;
+      case 'protected': filters.push({ kind: 'protected', value: parseBool(k, v) }); break;
       case 'created_at': case 'updated_at': filters.push(timeFilter(k, v)); break;
       default: {
         // Any other key filters on an extra property, as Glance does.
-        filters.push((img) => String(img.properties[k] ?? (img as any)[k]) === v && (k in img.properties || k in img));
+        filters.push({ kind: 'property', key: k, value: v });
       }
     }
   }
@@ -157,12 +182,17 @@ function cmp(a: unknown, b: unknown): number {
   return String(a) < String(b) ? -1 : 1;
 }
 
-export function sortImages(imgs: ImageRecord[], sort: ListQuery['sort']): ImageRecord[] {
-  return imgs.sort((x, y) => {
+/** The listing's order: negative when `x` comes before `y`. */
+export function compareImages(sort: ListQuery['sort']): (x: ImageRecord, y: ImageRecord) => number {
+  return (x, y) => {
     for (const { key, dir } of sort) {
       const c = cmp((x as any)[key], (y as any)[key]);
       if (c !== 0) return dir === 'asc' ? c : -c;
     }
     return 0;
-  });
+  };
+}
+
+export function sortImages(imgs: ImageRecord[], sort: ListQuery['sort']): ImageRecord[] {
+  return imgs.sort(compareImages(sort));
 }

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Catalog } from '../catalog/catalog.js';
-import { CatalogNotFound } from '../catalog/catalog.js';
+import { CatalogNotFound, type Catalog } from '../catalog/catalog.js';
 import type { RequestContext } from '../auth/context.js';
 import { canSee, inListing, type CallerMembership } from '../auth/visibility.js';
 import type { ImagePolicy } from '../auth/image-policy.js';
@@ -19,7 +18,7 @@ import { isoNow } from '../util/time.js';
 import { redactUrl } from '../util/redact.js';
 import { isUuid } from '../util/uuid.js';
 import { applyOp, type PatchOp } from './patch.js';
-import { parseListQuery, sortImages } from './query.js';
+import { matches, parseListQuery } from './query.js';
 import { BASE_FIELDS, type ImageRecord, type Visibility } from './record.js';
 import { TAG_MAX, checkSettable, validateAttribute } from './validate.js';
 import type { UnifiedLimits } from '../quota/unified.js';
@@ -144,26 +143,28 @@ export class ImageService {
     return out;
   }
 
-  list(ctx: RequestContext, q: URLSearchParams): { images: ImageRecord[]; next: string | null } {
+  /**
+   * GET /v2/images: the catalog reads the page from its indexes; every image listed passes Glance's visibility
+   * rules, the filters and the get_image policy, checked here one image at a time.
+   */
+  async list(ctx: RequestContext, q: URLSearchParams): Promise<{ images: ImageRecord[]; next: string | null }> {
     const query = parseListQuery(q);
     this.policy.list(ctx);
     // One range read of what is shared with the caller's project (with the asked member_status), not one per image.
     const shared = ctx.projectId === null || ctx.isAdmin ? new Map() : this.catalog.sharedWith(ctx.projectId, query.memberStatus === 'all' ? null : query.memberStatus);
     const membership: CallerMembership = (img) => shared.get(img.id) ?? null;
-    let imgs = this.catalog.all().filter((img) => {
+    const accept = (img: ImageRecord) => {
       if (!inListing(ctx, img, query, membership) || !this.policy.allows(ctx, img, 'get_image')) return false;
       if (query.osHidden === null ? img.os_hidden : img.os_hidden !== query.osHidden) return false;
-      return query.filters.every((f) => f(img));
-    });
-    imgs = sortImages(imgs, query.sort);
+      return query.filters.every((f) => matches(img, f));
+    };
+    let marker: ImageRecord | null = null;
     if (query.marker !== null) {
-      const at = imgs.findIndex((i) => i.id === query.marker);
-      if (at < 0) throw badRequest(`marker ${query.marker} could not be found.`);
-      imgs = imgs.slice(at + 1);
+      marker = this.catalog.get(query.marker) ?? null;
+      if (!marker || !accept(marker)) throw badRequest(`marker ${query.marker} could not be found.`);
     }
-    const page = imgs.slice(0, query.limit);
-    const next = page.length > 0 && page.length === query.limit && imgs.length > query.limit ? page[page.length - 1].id : null;
-    return { images: page, next };
+    const { images, more } = await this.catalog.list({ query, projectId: ctx.projectId, isAdmin: ctx.isAdmin, shared, marker, accept });
+    return { images, next: more && images.length > 0 ? images[images.length - 1].id : null };
   }
 
   async patch(ctx: RequestContext, id: string, ops: PatchOp[]): Promise<ImageRecord> {
@@ -236,7 +237,7 @@ export class ImageService {
       if (e instanceof DataNotFoundError) throw badRequest(`Invalid location ${url}: ${e.message}`);
       throw unavailable(`Store ${store.info.id} cannot open ${url}: ${(e as Error).message}`);
     }
-    remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, size, undefined, LOCATION);
+    remainingStorage(this.o.quotas, () => this.catalog.ownedBy(ctx.projectId), ctx.projectId, size, undefined, LOCATION);
     const vd = (v.validation_data ?? {}) as Record<string, unknown>;
     for (const k of ['checksum', 'os_hash_algo', 'os_hash_value']) {
       if (vd[k] !== undefined && typeof vd[k] !== 'string') throw badRequest(`validation_data.${k} must be a string`);
@@ -343,7 +344,7 @@ export class ImageService {
       throw tooLarge(`Image exceeds the size cap: ${announced} bytes announced, image_size_cap is ${this.o.imageSizeCap}`);
     }
     // user_storage_quota: the caller's project's stored bytes plus this upload (Glance's check_quota)
-    const quotaLeft = remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, announced, id);
+    const quotaLeft = remainingStorage(this.o.quotas, () => this.catalog.ownedBy(ctx.projectId), ctx.projectId, announced, id);
     const sizeLimit = (await this.o.limits?.allowance(ctx.projectId, 'image_size_total')) ?? null;
     if (announced !== null && sizeLimit && announced > sizeLimit.bytes) throw sizeLimit.refusal(announced);
     const free = await store.freeBytes();
@@ -390,7 +391,7 @@ export class ImageService {
         await this.catalog.update(id, (cur) => {
           if (cur.status !== 'saving') throw new HttpError(409, `Image ${id} changed state to ${cur.status} during upload`);
           // again now the size is known: concurrent uploads of one project may have used the quota meanwhile (as Glance)
-          remainingStorage(this.o.quotas, () => this.catalog.all(), ctx.projectId, r.size, id);
+          remainingStorage(this.o.quotas, () => this.catalog.ownedBy(ctx.projectId), ctx.projectId, r.size, id);
           cur.status = 'active';
           cur.size = r.size;
           cur.checksum = r.md5;
@@ -527,7 +528,7 @@ export class ImageService {
   /** At start: an upload that was in flight when the daemon died never finished, so the image is queued again. */
   async recover(): Promise<number> {
     let n = 0;
-    for (const img of this.catalog.all()) {
+    for (const img of this.catalog.inFlight()) {
       if (img.status === 'saving') {
         await this.backToQueued(img.id);
         n++;

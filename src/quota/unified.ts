@@ -47,7 +47,8 @@ const overLimit = (projectId: string, resource: LimitResource, limit: number, us
 export class UnifiedLimits {
   constructor(
     private readonly limits: KeystoneLimits,
-    private readonly images: () => Iterable<ImageRecord>,
+    /** The images of one project (the catalog's owner index). */
+    private readonly images: (owner: string) => Iterable<ImageRecord>,
     private readonly stagedSize: (id: string) => number | undefined,
   ) {}
 
@@ -66,7 +67,7 @@ export class UnifiedLimits {
     if (projectId === null) return; // no project, nothing to count against (glance's admin without a project)
     const limit = (await this.limitsOf(projectId))[resource];
     if (limit < 0) return;
-    const usage = projectUsage(this.images(), projectId, this.stagedSize)[resource];
+    const usage = projectUsage(this.images(projectId), projectId, this.stagedSize)[resource];
     if (usage + delta > limit) throw overLimit(projectId, resource, limit, usage, delta);
   }
 
@@ -79,7 +80,7 @@ export class UnifiedLimits {
     if (projectId === null) return null;
     const limit = (await this.limitsOf(projectId))[resource];
     if (limit < 0) return null;
-    const used = projectUsageBytes(this.images(), projectId, this.stagedSize)[resource];
+    const used = projectUsageBytes(this.images(projectId), projectId, this.stagedSize)[resource];
     const usage = Math.floor(used / MiB);
     return {
       // usage stays <= limit while floor((used + n) / MiB) <= limit
@@ -91,7 +92,7 @@ export class UnifiedLimits {
   /** GET /v2/info/usage's body for one project. */
   async usage(projectId: string): Promise<Record<LimitResource, { limit: number; usage: number }>> {
     const limits = await this.limitsOf(projectId);
-    const usage = projectUsage(this.images(), projectId, this.stagedSize);
+    const usage = projectUsage(this.images(projectId), projectId, this.stagedSize);
     const out = {} as Record<LimitResource, { limit: number; usage: number }>;
     for (const r of LIMIT_RESOURCES) out[r] = { limit: limits[r], usage: usage[r] };
     return out;

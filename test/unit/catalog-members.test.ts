@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Catalog } from '../../src/catalog/catalog.js';
+import { LmdbCatalog as Catalog } from '../../src/catalog/lmdb/catalog.js';
 import type { ImageRecord } from '../../src/images/record.js';
 import type { MemberRecord, MemberStatus } from '../../src/images/member.js';
 

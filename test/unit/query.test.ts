@@ -1,6 +1,6 @@
 import * as assert from 'uvu/assert';
 import { suite } from '../helpers/suite.js';
-import { DEFAULT_LIMIT, MAX_LIMIT, parseListQuery, sortImages } from '../../src/images/query.js';
+import { DEFAULT_LIMIT, MAX_LIMIT, matches as passes, parseListQuery, sortImages } from '../../src/images/query.js';
 import { HttpError } from '../../src/util/errors.js';
 import type { ImageRecord } from '../../src/images/record.js';
 
@@ -26,7 +26,7 @@ const base: ImageRecord = {
   disk_format: 'raw', container_format: 'bare', created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z', tags: [], properties: {}, locations: [],
 };
 const img = (o: Partial<ImageRecord>): ImageRecord => ({ ...base, ...o });
-const matches = (s: string, i: ImageRecord) => q(s).filters.every((f) => f(i));
+const matches = (s: string, i: ImageRecord) => q(s).filters.every((f) => passes(i, f));
 
 t('defaults: limit 25, no marker, sort created_at desc then id desc, no visibility or os_hidden', () => {
   assert.equal(q(''), { filters: [], visibility: null, osHidden: null, sort: [{ key: 'created_at', dir: 'desc' }, { key: 'id', dir: 'desc' }], limit: DEFAULT_LIMIT, marker: null, memberStatus: 'accepted' });
