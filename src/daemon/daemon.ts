@@ -14,6 +14,7 @@ import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
 import { setSendNopush, setSendThreads } from '../native/sendfile.js';
+import { claimChunkedBody } from '../data/body.js';
 import { Enforcer, PolicyFileError, formatPolicyProblem } from '../auth/enforcer.js';
 import { ImagePolicy } from '../auth/image-policy.js';
 import { KeystoneAuth } from '../auth/keystone.js';
@@ -49,6 +50,7 @@ export class StartupError extends Error {}
 /** Binds the port, then opens the catalog and stores, repairs what a crash left, then serves the API. */
 export async function startDaemon(config: Config, log: Logger, opts: StartOptions = {}): Promise<Daemon> {
   let handler: http.RequestListener | null = null;
+  let claimUploads = false;
   let draining = false;
   const active = new Set<http.ServerResponse>();
   const server = http.createServer(
@@ -65,7 +67,11 @@ export async function startDaemon(config: Config, log: Logger, opts: StartOption
         // a keep-alive connection whose answer is done is idle now: while stopping it is closed at once
         if (draining) setImmediate(() => server.closeIdleConnections());
       });
-      if (handler) return handler(req, res);
+      if (handler) {
+        // now, while Node's parser has not gone on into the body (a proxying edge reads every body as a stream)
+        if (claimUploads) claimChunkedBody(req, res);
+        return handler(req, res);
+      }
       res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1', Connection: 'close' });
       res.end('starting');
     },
@@ -82,7 +88,10 @@ export async function startDaemon(config: Config, log: Logger, opts: StartOption
   try {
     opts.afterBind?.();
     return await open(config, log, server, {
-      setHandler: (h) => (handler = h),
+      setHandler: (h, claim) => {
+        handler = h;
+        claimUploads = claim;
+      },
       drain: async (drainMs) => {
         draining = true;
         for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
@@ -125,7 +134,8 @@ async function listen(server: http.Server, config: Config): Promise<void> {
 }
 
 interface Wiring {
-  setHandler(h: http.RequestListener): void;
+  /** `claimUploads`: chunked upload bodies are read natively (claimChunkedBody). */
+  setHandler(h: http.RequestListener, claimUploads: boolean): void;
   drain(drainMs: number): Promise<void>;
 }
 
@@ -256,7 +266,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   const sendThreads = config.imaged.sendfile ? setSendThreads(config.imaged.sendThreads) : 0;
   setSendNopush(config.imaged.tcpNopush);
 
-  w.setHandler(getRequestListener(app.fetch, { overrideGlobalObjects: false }));
+  w.setHandler(getRequestListener(app.fetch, { overrideGlobalObjects: false }), !upstream);
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.bindPort;
   const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;
