@@ -14,7 +14,7 @@ import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
 import { setSendNopush, setSendThreads } from '../native/sendfile.js';
-import { claimChunkedBody } from '../data/body.js';
+import { claimChunkedBody, claimedSocket } from '../data/body.js';
 import { Enforcer, PolicyFileError, formatPolicyProblem } from '../auth/enforcer.js';
 import { ImagePolicy } from '../auth/image-policy.js';
 import { KeystoneAuth } from '../auth/keystone.js';
@@ -77,6 +77,7 @@ export async function startDaemon(config: Config, log: Logger, opts: StartOption
     },
   );
   server.on('clientError', (err, socket) => {
+    if (claimedSocket(socket)) return; // the reader of the body answers
     // Malformed requests and oversize headers get a 4xx from Node's parser rules, never a crash.
     const code = (err as NodeJS.ErrnoException).code;
     if (socket.writable) {

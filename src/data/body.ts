@@ -165,6 +165,16 @@ class SocketBody implements BodySource {
 /** Requests whose bodies can go straight into the ingest: image data and staging uploads. */
 const UPLOAD_PATH = /^\/v2\/images\/[^/?]+\/(?:file|stage)(?:\?|$)/;
 const claimed = new WeakMap<IncomingMessage, ChunkedSocketBody>();
+const claimedSockets = new WeakSet<object>();
+
+/**
+ * Whether a request on this connection had its chunked body claimed: Node's parser still decodes what came
+ * with the head, and a framing error it finds there is for the claimed body's reader to answer (400 naming
+ * the problem, once the upload has unwound), not for the server's clientError handler.
+ */
+export function claimedSocket(sock: object): boolean {
+  return claimedSockets.has(sock);
+}
 
 /**
  * Takes a chunked upload body away from Node's HTTP parser so socketBody can decode it natively. Must run
@@ -189,6 +199,7 @@ export function claimChunkedBody(req: IncomingMessage, res: ServerResponse): boo
   if (!takeOverReads(req.socket)) return false;
   const body = new ChunkedSocketBody(native, native.chunkedOpen(fd!, rest));
   claimed.set(req, body);
+  claimedSockets.add(req.socket);
   res.shouldKeepAlive = false;
   res.once('close', () => body.close());
   return true;
@@ -201,16 +212,14 @@ class ChunkedSocketBody implements BodySource {
   private ended = false;
   constructor(
     private native: NativeBinding,
-    private handle: ChunkedBodyHandle | null,
+    private handle: ChunkedBodyHandle,
   ) {}
 
   fill(buf: Uint8Array): Promise<number> {
     if (this.stopped) return Promise.reject(this.stopped);
     if (this.ended) return Promise.resolve(0);
-    if (!this.handle) return Promise.reject(new ClientAbortError('the connection closed before the image data ended'));
-    const handle = this.handle;
     return new Promise<number>((resolve, reject) => {
-      const id = this.native.chunkedRecv(handle, buf, 0, buf.length, RECV_PROGRESS_TIMEOUT_MS, (err, n) => {
+      const id = this.native.chunkedRecv(this.handle, buf, 0, buf.length, RECV_PROGRESS_TIMEOUT_MS, (err, n) => {
         this.id = 0;
         if (this.stopped) return reject(this.stopped);
         if (err) {
@@ -234,9 +243,8 @@ class ChunkedSocketBody implements BodySource {
     if (this.id) this.native.recvAbort(this.id);
   }
 
-  /** Lets the connection go (our dup of its fd); a receive in flight holds its own until it settles. */
+  /** Lets the connection go (our dup of its fd): a receive in flight holds its own until it settles, and what was read still decodes. */
   close(): void {
-    if (this.handle) this.native.chunkedClose(this.handle);
-    this.handle = null;
+    this.native.chunkedClose(this.handle);
   }
 }
