@@ -47,12 +47,16 @@ export interface StartOptions {
 /** A start-up failure that is the operator's to fix: the CLI prints its message as one line. */
 export class StartupError extends Error {}
 
+/** How long a stop waits for requests cut by the drain to finish unwinding. */
+const UNWIND_MS = 2000;
+
 /** Binds the port, then opens the catalog and stores, repairs what a crash left, then serves the API. */
 export async function startDaemon(config: Config, log: Logger, opts: StartOptions = {}): Promise<Daemon> {
   let handler: http.RequestListener | null = null;
   let claimUploads = false;
   let draining = false;
   const active = new Set<http.ServerResponse>();
+  const handling = new Set<Promise<unknown>>();
   const server = http.createServer(
     {
       requestTimeout: 0, // uploads of many GiB outlast any fixed request deadline
@@ -70,7 +74,12 @@ export async function startDaemon(config: Config, log: Logger, opts: StartOption
       if (handler) {
         // now, while Node's parser has not gone on into the body (a proxying edge reads every body as a stream)
         if (claimUploads) claimChunkedBody(req, res);
-        return handler(req, res);
+        const p = handler(req, res) as unknown;
+        if (p instanceof Promise) {
+          handling.add(p);
+          void p.finally(() => handling.delete(p)).catch(() => {});
+        }
+        return;
       }
       res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1', Connection: 'close' });
       res.end('starting');
@@ -101,6 +110,9 @@ export async function startDaemon(config: Config, log: Logger, opts: StartOption
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), drainMs).unref();
         });
+        // uploads cut with their connections unwind (image back to queued, partial data removed) before the
+        // catalog and stores close
+        await Promise.race([Promise.allSettled([...handling]), new Promise((r) => setTimeout(r, UNWIND_MS).unref())]);
       },
     });
   } catch (e) {

@@ -110,7 +110,10 @@ export function socketBody(req: IncomingMessage): BodySource | null {
     prefix.push(c);
     buffered += c.length;
   }
-  return new SocketBody(native, fd, prefix, length - buffered);
+  const body = new SocketBody(native, fd, prefix, length - buffered);
+  // Node destroyed the connection (drain at stop): the native receive must not go on with its own fd
+  req.socket.once('close', () => body.stop(new ClientAbortError('the connection was closed before the image data ended')));
+  return body;
 }
 
 class SocketBody implements BodySource {
@@ -201,7 +204,8 @@ export function claimChunkedBody(req: IncomingMessage, res: ServerResponse): boo
   claimed.set(req, body);
   claimedSockets.add(req.socket);
   res.shouldKeepAlive = false;
-  res.once('close', () => body.close());
+  // Answered, or the connection was destroyed (drain at stop): a receive still waiting on the client ends.
+  res.once('close', () => body.abandon());
   return true;
 }
 
@@ -246,5 +250,11 @@ class ChunkedSocketBody implements BodySource {
   /** Lets the connection go (our dup of its fd): a receive in flight holds its own until it settles, and what was read still decodes. */
   close(): void {
     this.native.chunkedClose(this.handle);
+  }
+
+  /** The request's connection is gone: nothing more will be read. */
+  abandon(): void {
+    if (!this.ended) this.stop(new ClientAbortError('the connection was closed before the image data ended'));
+    this.close();
   }
 }

@@ -4,10 +4,13 @@
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import net from 'node:net';
 import { createImage, request } from '../helpers/http.js';
+import { waitUntil } from '../helpers/wait.js';
+import { loadNative } from '../../src/native/binding.js';
 import { MALFORMED, encodeChunked, randInt, randomSizes, seeded, sendRaw } from '../helpers/chunked.js';
 
 const KiB = 1024;
@@ -104,6 +107,32 @@ t('malformed framing (with the head or after megabytes), and bodies cut short: 4
     assert.equal(files(d).filter((n) => n.includes(img.id)), [], `${c.name}: a file was left`);
   }
   assert.is(d.daemon.internals.svc['uploads'].size, 0);
+});
+
+t('a stop while a chunked upload waits for its client: the native receive ends with the connection, the stop returns', async () => {
+  const d = await startTestDaemon();
+  const img = await createImage(d.url);
+  const { hostname, port } = new URL(d.url);
+  const sock = net.connect(Number(port), hostname);
+  sock.on('error', () => {});
+  let again: TestDaemon | null = null;
+  try {
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(head(img.id) + encodeChunked(randomBytes(3 * MiB), [64 * KiB]).bytes.subarray(0, 2 * MiB).toString('latin1'), 'latin1');
+    await waitUntil(async () => (await show(d, img.id)).status === 'saving', 'the upload to start');
+    const t0 = Date.now();
+    await d.daemon.stop({ drainMs: 200 });
+    assert.ok(Date.now() - t0 < 5000, `stop took ${Date.now() - t0} ms`);
+    // the client is still connected: only imaged's side may have ended the receive
+    await waitUntil(() => loadNative().sendfileActive() === 0, 'the native receive to end', 2000);
+    again = await startTestDaemon({ dir: d.dir });
+    assert.is((await show(again, img.id)).status, 'queued');
+    assert.equal(files(again).filter((n) => n.includes(img.id)), []);
+  } finally {
+    sock.destroy();
+    if (again) await again.stop();
+    else rmSync(d.dir, { recursive: true, force: true });
+  }
 });
 
 t.run();
