@@ -67,7 +67,9 @@
 //   EARLYEOF (the peer ended the stream before the last chunk). One receive
 //   per body at a time; abort it with recvAbort(id).
 //
-// chunkedClose(body): closes the body's fd (a receive in flight has its own).
+// chunkedClose(body): closes the body's fd (a receive in flight has its own);
+//   bytes already read still decode, a receive that needs more fails with
+//   EARLYEOF.
 //
 // Each loop turn sends at most kBurstBudget bytes per transfer (fairness
 // between clients; bounds event-loop time when the file is not in the page
@@ -386,6 +388,7 @@ Pumped PumpChunked(Job* j, int* err) {
       j->sent += out;
       continue;
     }
+    if (j->sock < 0) return Pumped::kEarlyEof;
     if (budget == 0) return Pumped::kCapped;
     struct iovec iov[2];
     int n = 0;
@@ -998,7 +1001,6 @@ Napi::Value ChunkedRecv(const Napi::CallbackInfo& info) {
   if (info.Length() < 6) return Throw(env, "chunkedRecv: expected 6 arguments");
   ChunkedBody* b = ChunkedOf(env, info[0]);
   if (!b) return Throw(env, "chunkedRecv: not a chunked body");
-  if (b->sock < 0) return Throw(env, "chunkedRecv: the body is closed");
   if (b->busy) return Throw(env, "chunkedRecv: a receive is already in flight");
   if (!info[1].IsTypedArray()) return Throw(env, "chunkedRecv: buffer must be a TypedArray");
   napi_typedarray_type tt;
@@ -1013,8 +1015,9 @@ Napi::Value ChunkedRecv(const Napi::CallbackInfo& info) {
   if (!GetUint(info[4], UINT32_MAX, &timeout_ms)) return Throw(env, "chunkedRecv: bad progressTimeoutMs");
   if (!info[5].IsFunction()) return Throw(env, "chunkedRecv: cb must be a function");
 
-  int sock = DupSocket(env, static_cast<uint64_t>(b->sock));
-  if (sock < 0) return env.Undefined();
+  // Closed (the connection is gone): what was read already still decodes.
+  int sock = b->sock < 0 ? -1 : DupSocket(env, static_cast<uint64_t>(b->sock));
+  if (b->sock >= 0 && sock < 0) return env.Undefined();
   Job* j = new Job();
   st->live++;
   j->st = st;
