@@ -189,6 +189,7 @@ export function claimedSocket(sock: object): boolean {
  */
 export function claimChunkedBody(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method !== 'PUT' || !UPLOAD_PATH.test(req.url ?? '')) return false;
+  if (claimedSockets.has(req.socket)) return false; // a pipelined request behind a claimed one: never read
   if (req.headers['transfer-encoding']?.trim().toLowerCase() !== 'chunked') return false;
   const announced = Number(req.headers['x-openstack-image-size']);
   if (req.headers['x-openstack-image-size'] !== undefined && announced < SOCKET_BODY_MIN_BYTES) return false;
