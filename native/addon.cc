@@ -2,12 +2,14 @@
 // an XxxInit(env, exports) call below; keep this a flat list.
 #include <napi.h>
 
+#include "chunked.h"
 #include "memory.h"
 #include "socket_io.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   SocketIoInit(env, exports);
   MemoryInit(env, exports);
+  ChunkedInit(env, exports);
   return exports;
 }
 

@@ -48,12 +48,37 @@
 //   the bytes land where the hashers and the store writer read them, with no
 //   per-64-KiB JS Buffer in between. sendfileAbort(id) aborts it too.
 //
+// chunkedOpen(sockFd, prefix) -> body
+//
+//   A request body in HTTP/1.1 chunked transfer coding, to be read from the
+//   socket (dup'd now: the body owns its fd until chunkedClose or GC). prefix
+//   holds the raw bytes that came with the request's head; they are decoded
+//   first.
+//
+// chunkedRecv(body, buffer, offset, length, progressTimeoutMs, cb) -> id
+//
+//   Like recvStart, but fills buffer[offset, offset+length) with the decoded
+//   chunk data: cb(null, n) with n < length only once the last chunk and the
+//   trailers are read. Chunk data is received straight into the buffer
+//   (recvmsg(2) with a second iovec for what follows the chunk: the next
+//   framing lands in the body's own small buffer, never in the caller's);
+//   only framing and the few data bytes read with it are copied. Errors as
+//   recvStart, plus EBADCHUNK (malformed framing, the message says what) and
+//   EARLYEOF (the peer ended the stream before the last chunk). One receive
+//   per body at a time; abort it with recvAbort(id).
+//
+// chunkedClose(body): closes the body's fd (a receive in flight has its own);
+//   bytes already read still decode, a receive that needs more fails with
+//   EARLYEOF.
+//
 // Each loop turn sends at most kBurstBudget bytes per transfer (fairness
 // between clients; bounds event-loop time when the file is not in the page
 // cache). To make the loop-driven sendfile mostly hit the page cache, a
 // rolling POSIX_FADV_WILLNEED window of readaheadBytes is kept ahead of the
 // send position by libuv threadpool jobs (at most one in flight per transfer).
 #include "socket_io.h"
+
+#include "chunked.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +121,25 @@ constexpr uint64_t kMaxSafeInteger = (1ull << 53) - 1;
 struct Job;
 struct Sender;
 
+// Framing that follows a chunk's data is read into this much of the body's
+// own memory (with whatever data comes after it, copied out by Decode).
+constexpr size_t kChunkSide = 4096;
+
+// A chunked request body being read (chunkedOpen): the decoder, the socket,
+// and raw bytes received but not decoded yet.
+struct ChunkedBody {
+  ChunkedDecoder dec;
+  int sock = -1;
+  bool busy = false;  // a chunkedRecv is in flight
+  std::vector<uint8_t> raw;  // [raw_pos, raw_len) still to decode
+  size_t raw_pos = 0, raw_len = 0;
+};
+
+void CloseChunked(ChunkedBody* b) {
+  if (b->sock >= 0) close(b->sock);
+  b->sock = -1;
+}
+
 // Per-env state (one per main thread / worker that loads the addon).
 struct State {
   napi_env env = nullptr;
@@ -128,6 +172,8 @@ struct Job {
   bool recv = false;  // recvStart (socket -> buffer) instead of sendfile
   uint8_t* buf = nullptr;  // recv destination (pos/end index into it)
   napi_ref buf_ref = nullptr;
+  ChunkedBody* chunked = nullptr;  // chunkedRecv: decode into buf
+  napi_ref chunked_ref = nullptr;
   uint32_t id = 0;
   int sock = -1;  // our dup of the socket
   int file = -1;  // our dup of the file
@@ -299,6 +345,7 @@ void Settle(Job* j, const Failure* f, bool from_js) {
     return;
   }
   j->pending++;  // keep j alive across the JS call
+  if (j->chunked) j->chunked->busy = false;  // the callback may read on at once
   if (!st->tearing_down && j->cb) Deliver(j, f, from_js);
   if (j->cb) {
     napi_delete_reference(st->env, j->cb);
@@ -309,6 +356,11 @@ void Settle(Job* j, const Failure* f, bool from_js) {
     j->buf_ref = nullptr;
     j->buf = nullptr;
   }
+  if (j->chunked_ref) {
+    napi_delete_reference(st->env, j->chunked_ref);
+    j->chunked_ref = nullptr;
+    j->chunked = nullptr;
+  }
   if (j->actx) {
     napi_async_destroy(st->env, j->actx);
     j->actx = nullptr;
@@ -317,10 +369,64 @@ void Settle(Job* j, const Failure* f, bool from_js) {
   MaybeFree(j);
 }
 
-enum class Pumped { kDone, kAgain, kCapped, kShort, kError };
+enum class Pumped { kDone, kAgain, kCapped, kShort, kError, kBadChunk, kEarlyEof };
+
+// Reads a chunked body: decodes raw bytes already here, then receives the
+// current chunk's data in place (plus what follows, into the body's memory).
+Pumped PumpChunked(Job* j, int* err) {
+  ChunkedBody* b = j->chunked;
+  ChunkedDecoder& d = b->dec;
+  uint64_t budget = kBurstBudget;
+  for (;;) {
+    if (d.Failed()) return Pumped::kBadChunk;
+    if (d.Done() || j->pos >= j->end) return Pumped::kDone;
+    if (b->raw_pos < b->raw_len) {
+      size_t out = 0;
+      b->raw_pos += d.Decode(b->raw.data() + b->raw_pos, b->raw_len - b->raw_pos, j->buf + j->pos,
+                             static_cast<size_t>(j->end - j->pos), &out);
+      j->pos += out;
+      j->sent += out;
+      continue;
+    }
+    if (j->sock < 0) return Pumped::kEarlyEof;
+    if (budget == 0) return Pumped::kCapped;
+    struct iovec iov[2];
+    int n = 0;
+    size_t direct = 0;
+    if (d.InData()) {
+      direct = static_cast<size_t>(std::min({d.DataLeft(), j->end - j->pos, budget}));
+      iov[n++] = {j->buf + j->pos, direct};
+    }
+    // Framing only after the chunk's last byte: never into the caller's buffer.
+    if (!d.InData() || direct == d.DataLeft()) iov[n++] = {b->raw.data(), kChunkSide};
+    struct msghdr mh = {};
+    mh.msg_iov = iov;
+    mh.msg_iovlen = n;
+    ssize_t r = ::recvmsg(j->sock, &mh, 0);
+    if (r > 0) {
+      size_t got = static_cast<size_t>(r);
+      size_t data = std::min(got, direct);
+      if (data > 0) {
+        d.TookData(data);
+        j->pos += data;
+        j->sent += data;
+      }
+      b->raw_pos = 0;
+      b->raw_len = got - data;
+      budget -= std::min<uint64_t>(got, budget);
+      continue;
+    }
+    if (r == 0) return Pumped::kEarlyEof;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Pumped::kAgain;
+    *err = errno;
+    return Pumped::kError;
+  }
+}
 
 // Reads until the buffer is full, the socket is drained or the peer ended it.
 Pumped PumpRecv(Job* j, int* err) {
+  if (j->chunked) return PumpChunked(j, err);
   uint64_t budget = kBurstBudget;
   while (j->pos < j->end) {
     if (budget == 0) return Pumped::kCapped;
@@ -385,6 +491,17 @@ bool SettleIfFinal(Job* j, Pumped r, int err, bool from_js) {
     }
     case Pumped::kError: {
       Failure f = SysFailure(err, OpName(j));
+      Settle(j, &f, from_js);
+      return true;
+    }
+    case Pumped::kBadChunk: {
+      Failure f = CustomFailure("EBADCHUNK", j->chunked->dec.Error());
+      Settle(j, &f, from_js);
+      return true;
+    }
+    case Pumped::kEarlyEof: {
+      Failure f = CustomFailure("EARLYEOF", "the client ended the connection before the last chunk (" +
+                                                std::to_string(j->sent) + " bytes of this read received)");
       Settle(j, &f, from_js);
       return true;
     }
@@ -837,6 +954,96 @@ Napi::Value RecvStart(const Napi::CallbackInfo& info) {
   return Launch(env, st, j, UV_READABLE);
 }
 
+void FinalizeChunked(napi_env /*env*/, void* data, void* /*hint*/) {
+  ChunkedBody* b = static_cast<ChunkedBody*>(data);
+  CloseChunked(b);
+  delete b;
+}
+
+ChunkedBody* ChunkedOf(Napi::Env env, const Napi::Value& v) {
+  void* data = nullptr;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return nullptr;
+  if (napi_get_value_external(env, v, &data) != napi_ok) return nullptr;
+  return static_cast<ChunkedBody*>(data);
+}
+
+Napi::Value ChunkedOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t sockfd;
+  if (info.Length() < 2) return Throw(env, "chunkedOpen: expected 2 arguments");
+  if (!GetUint(info[0], INT32_MAX, &sockfd)) return Throw(env, "chunkedOpen: bad sockFd");
+  if (!info[1].IsTypedArray()) return Throw(env, "chunkedOpen: prefix must be a TypedArray");
+  napi_typedarray_type tt;
+  size_t elems = 0;
+  void* data = nullptr;
+  napi_get_typedarray_info(env, info[1], &tt, &elems, &data, nullptr, nullptr);
+  size_t len = info[1].As<Napi::TypedArray>().ByteLength();
+  int sock = DupSocket(env, sockfd);
+  if (sock < 0) return env.Undefined();
+  ChunkedBody* b = new ChunkedBody();
+  b->sock = sock;
+  b->raw.resize(std::max(len, kChunkSide));
+  if (len > 0) memcpy(b->raw.data(), data, len);
+  b->raw_len = len;
+  napi_value ext;
+  if (napi_create_external(env, b, FinalizeChunked, nullptr, &ext) != napi_ok) {
+    FinalizeChunked(env, b, nullptr);
+    return Throw(env, "chunkedOpen: cannot wrap the body");
+  }
+  return Napi::Value(env, ext);
+}
+
+Napi::Value ChunkedRecv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State* st = static_cast<State*>(info.Data());
+  uint64_t offset, length, timeout_ms;
+  if (info.Length() < 6) return Throw(env, "chunkedRecv: expected 6 arguments");
+  ChunkedBody* b = ChunkedOf(env, info[0]);
+  if (!b) return Throw(env, "chunkedRecv: not a chunked body");
+  if (b->busy) return Throw(env, "chunkedRecv: a receive is already in flight");
+  if (!info[1].IsTypedArray()) return Throw(env, "chunkedRecv: buffer must be a TypedArray");
+  napi_typedarray_type tt;
+  size_t elems = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, info[1], &tt, &elems, &data, nullptr, nullptr) != napi_ok ||
+      data == nullptr)
+    return Throw(env, "chunkedRecv: buffer has no memory");
+  uint64_t cap = info[1].As<Napi::TypedArray>().ByteLength();
+  if (!GetUint(info[2], cap, &offset)) return Throw(env, "chunkedRecv: bad offset");
+  if (!GetUint(info[3], cap - offset, &length)) return Throw(env, "chunkedRecv: bad length");
+  if (!GetUint(info[4], UINT32_MAX, &timeout_ms)) return Throw(env, "chunkedRecv: bad progressTimeoutMs");
+  if (!info[5].IsFunction()) return Throw(env, "chunkedRecv: cb must be a function");
+
+  // Closed (the connection is gone): what was read already still decodes.
+  int sock = b->sock < 0 ? -1 : DupSocket(env, static_cast<uint64_t>(b->sock));
+  if (b->sock >= 0 && sock < 0) return env.Undefined();
+  Job* j = new Job();
+  st->live++;
+  j->st = st;
+  j->recv = true;
+  j->sock = sock;
+  j->buf = static_cast<uint8_t*>(data);
+  j->chunked = b;
+  b->busy = true;
+  j->pos = offset;
+  j->end = offset + length;
+  j->length = length;
+  j->timeout_ms = timeout_ms;
+  napi_create_reference(env, info[0], 1, &j->chunked_ref);  // the body outlives the receive
+  napi_create_reference(env, info[1], 1, &j->buf_ref);
+  napi_create_reference(env, info[5], 1, &j->cb);
+  return Launch(env, st, j, UV_READABLE);
+}
+
+Napi::Value ChunkedClose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ChunkedBody* b = info.Length() < 1 ? nullptr : ChunkedOf(env, info[0]);
+  if (!b) return Throw(env, "chunkedClose: not a chunked body");
+  CloseChunked(b);
+  return env.Undefined();
+}
+
 Napi::Value Abort(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   State* st = static_cast<State*>(info.Data());
@@ -914,4 +1121,7 @@ void SocketIoInit(Napi::Env env, Napi::Object exports) {
   exports.Set("sendfileSetNopush", Napi::Function::New(env, SetNopush, "sendfileSetNopush", st));
   exports.Set("recvStart", Napi::Function::New(env, RecvStart, "recvStart", st));
   exports.Set("recvAbort", Napi::Function::New(env, Abort, "recvAbort", st));
+  exports.Set("chunkedOpen", Napi::Function::New(env, ChunkedOpen, "chunkedOpen", st));
+  exports.Set("chunkedRecv", Napi::Function::New(env, ChunkedRecv, "chunkedRecv", st));
+  exports.Set("chunkedClose", Napi::Function::New(env, ChunkedClose, "chunkedClose", st));
 }

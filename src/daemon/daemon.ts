@@ -15,6 +15,7 @@ import { ImageCache, type CacheEntry } from '../cache/cache.js';
 import { Upstream } from '../edge/upstream.js';
 import { openEdgeSource, recordFromGlance, type SeenImage } from '../edge/edge.js';
 import { setSendNopush, setSendThreads } from '../native/sendfile.js';
+import { claimChunkedBody, claimedSocket } from '../data/body.js';
 import { Enforcer, PolicyFileError, formatPolicyProblem } from '../auth/enforcer.js';
 import { ImagePolicy } from '../auth/image-policy.js';
 import { KeystoneAuth } from '../auth/keystone.js';
@@ -47,11 +48,16 @@ export interface StartOptions {
 /** A start-up failure that is the operator's to fix: the CLI prints its message as one line. */
 export class StartupError extends Error {}
 
+/** How long a stop waits for requests cut by the drain to finish unwinding. */
+const UNWIND_MS = 2000;
+
 /** Binds the port, then opens the catalog and stores, repairs what a crash left, then serves the API. */
 export async function startDaemon(config: Config, log: Logger, opts: StartOptions = {}): Promise<Daemon> {
   let handler: http.RequestListener | null = null;
+  let claimUploads = false;
   let draining = false;
   const active = new Set<http.ServerResponse>();
+  const handling = new Set<Promise<unknown>>();
   const server = http.createServer(
     {
       requestTimeout: 0, // uploads of many GiB outlast any fixed request deadline
@@ -66,12 +72,22 @@ export async function startDaemon(config: Config, log: Logger, opts: StartOption
         // a keep-alive connection whose answer is done is idle now: while stopping it is closed at once
         if (draining) setImmediate(() => server.closeIdleConnections());
       });
-      if (handler) return handler(req, res);
+      if (handler) {
+        // now, while Node's parser has not gone on into the body (a proxying edge reads every body as a stream)
+        if (claimUploads) claimChunkedBody(req, res);
+        const p = handler(req, res) as unknown;
+        if (p instanceof Promise) {
+          handling.add(p);
+          void p.finally(() => handling.delete(p)).catch(() => {});
+        }
+        return;
+      }
       res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '1', Connection: 'close' });
       res.end('starting');
     },
   );
   server.on('clientError', (err, socket) => {
+    if (claimedSocket(socket)) return; // the reader of the body answers
     // Malformed requests and oversize headers get a 4xx from Node's parser rules, never a crash.
     const code = (err as NodeJS.ErrnoException).code;
     if (socket.writable) {
@@ -83,7 +99,10 @@ export async function startDaemon(config: Config, log: Logger, opts: StartOption
   try {
     opts.afterBind?.();
     return await open(config, log, server, {
-      setHandler: (h) => (handler = h),
+      setHandler: (h, claim) => {
+        handler = h;
+        claimUploads = claim;
+      },
       drain: async (drainMs) => {
         draining = true;
         for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
@@ -92,6 +111,9 @@ export async function startDaemon(config: Config, log: Logger, opts: StartOption
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), drainMs).unref();
         });
+        // uploads cut with their connections unwind (image back to queued, partial data removed) before the
+        // catalog and stores close
+        await Promise.race([Promise.allSettled([...handling]), new Promise((r) => setTimeout(r, UNWIND_MS).unref())]);
       },
     });
   } catch (e) {
@@ -126,7 +148,8 @@ async function listen(server: http.Server, config: Config): Promise<void> {
 }
 
 interface Wiring {
-  setHandler(h: http.RequestListener): void;
+  /** `claimUploads`: chunked upload bodies are read natively (claimChunkedBody). */
+  setHandler(h: http.RequestListener, claimUploads: boolean): void;
   drain(drainMs: number): Promise<void>;
 }
 
@@ -257,7 +280,7 @@ async function open(config: Config, log: Logger, server: http.Server, w: Wiring)
   const sendThreads = config.imaged.sendfile ? setSendThreads(config.imaged.sendThreads) : 0;
   setSendNopush(config.imaged.tcpNopush);
 
-  w.setHandler(getRequestListener(app.fetch, { overrideGlobalObjects: false }));
+  w.setHandler(getRequestListener(app.fetch, { overrideGlobalObjects: false }), !upstream);
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.bindPort;
   const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;

@@ -1,11 +1,13 @@
 // Where an upload's bytes come from: a Node stream (any body, any source), or — for a large request body
-// with a Content-Length on a plain TCP socket — the socket itself, read with recv(2) straight into the
-// ingest's slots (no 64 KiB Buffer per read, no copy, no GC: about a third of an upload's CPU).
-import type { IncomingMessage } from 'node:http';
+// on a plain TCP socket, with a Content-Length or in chunked transfer coding — the socket itself, read with
+// recv(2) straight into the ingest's slots (no 64 KiB Buffer per read, no copy, no GC: about a third of an
+// upload's CPU). Chunked bodies are decoded natively (native/chunked.cc) and must be claimed from Node's
+// parser as their request arrives (claimChunkedBody).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { tryLoadNative, type NativeBinding } from '../native/binding.js';
-import { rawFd, takeOverReads } from '../native/socket.js';
-import { HttpError } from '../util/errors.js';
+import { tryLoadNative, type ChunkedBodyHandle, type NativeBinding } from '../native/binding.js';
+import { headRest, rawFd, takeOverReads } from '../native/socket.js';
+import { HttpError, badRequest } from '../util/errors.js';
 
 /** The client went away before the body ended. */
 export class ClientAbortError extends Error {}
@@ -86,10 +88,13 @@ export function streamBody(src: Readable): BodySource {
 }
 
 /**
- * The rest of `req`'s body read natively from its socket, or null when that does not apply (small or chunked
- * body, TLS, no addon): then use streamBody. After this the connection closes once the answer is sent.
+ * The rest of `req`'s body read natively from its socket, or null when that does not apply (small body, a
+ * chunked one not claimed, TLS, no addon): then use streamBody. After this the connection closes once the
+ * answer is sent.
  */
 export function socketBody(req: IncomingMessage): BodySource | null {
+  const chunked = claimed.get(req);
+  if (chunked) return chunked;
   const native = tryLoadNative();
   if (!native || typeof native.recvStart !== 'function') return null;
   if (req.headers['transfer-encoding'] !== undefined) return null;
@@ -105,7 +110,10 @@ export function socketBody(req: IncomingMessage): BodySource | null {
     prefix.push(c);
     buffered += c.length;
   }
-  return new SocketBody(native, fd, prefix, length - buffered);
+  const body = new SocketBody(native, fd, prefix, length - buffered);
+  // Node destroyed the connection (drain at stop): the native receive must not go on with its own fd
+  req.socket.once('close', () => body.stop(new ClientAbortError('the connection was closed before the image data ended')));
+  return body;
 }
 
 class SocketBody implements BodySource {
@@ -154,5 +162,100 @@ class SocketBody implements BodySource {
   stop(why: Error): void {
     this.stopped ??= why;
     if (this.id) this.native.recvAbort(this.id);
+  }
+}
+
+/** Requests whose bodies can go straight into the ingest: image data and staging uploads. */
+const UPLOAD_PATH = /^\/v2\/images\/[^/?]+\/(?:file|stage)(?:\?|$)/;
+const claimed = new WeakMap<IncomingMessage, ChunkedSocketBody>();
+const claimedSockets = new WeakSet<object>();
+
+/**
+ * Whether a request on this connection had its chunked body claimed: Node's parser still decodes what came
+ * with the head, and a framing error it finds there is for the claimed body's reader to answer (400 naming
+ * the problem, once the upload has unwound), not for the server's clientError handler.
+ */
+export function claimedSocket(sock: object): boolean {
+  return claimedSockets.has(sock);
+}
+
+/**
+ * Takes a chunked upload body away from Node's HTTP parser so socketBody can decode it natively. Must run
+ * synchronously in the server's 'request' event, before the parser goes on with the body (later its
+ * position in the chunk framing is lost). Claimed: PUT .../file or .../stage in `Transfer-Encoding: chunked`
+ * alone, not announced below SOCKET_BODY_MIN_BYTES, whose body did not all come with the head (those stay on
+ * the stream and keep the connection alive). A claimed request's connection closes after its answer (the
+ * parser never sees the body's end), whether the body is read or refused. Returns whether it claimed.
+ */
+export function claimChunkedBody(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'PUT' || !UPLOAD_PATH.test(req.url ?? '')) return false;
+  if (claimedSockets.has(req.socket)) return false; // a pipelined request behind a claimed one: never read
+  if (req.headers['transfer-encoding']?.trim().toLowerCase() !== 'chunked') return false;
+  const announced = Number(req.headers['x-openstack-image-size']);
+  if (req.headers['x-openstack-image-size'] !== undefined && announced < SOCKET_BODY_MIN_BYTES) return false;
+  const native = tryLoadNative();
+  if (!native || typeof native.chunkedOpen !== 'function') return false;
+  const fd = rawFd(req.socket);
+  const rest = fd === undefined ? null : headRest(req);
+  if (rest === null) return false;
+  const seen = native.chunkedDecode(rest);
+  if (seen.end >= 0) return false; // all there: Node's parser delivers it and the connection stays open
+  if (!takeOverReads(req.socket)) return false;
+  const body = new ChunkedSocketBody(native, native.chunkedOpen(fd!, rest));
+  claimed.set(req, body);
+  claimedSockets.add(req.socket);
+  res.shouldKeepAlive = false;
+  // Answered, or the connection was destroyed (drain at stop): a receive still waiting on the client ends.
+  res.once('close', () => body.abandon());
+  return true;
+}
+
+/** A claimed chunked body, decoded natively into the caller's buffers. */
+class ChunkedSocketBody implements BodySource {
+  private id = 0;
+  private stopped: Error | null = null;
+  private ended = false;
+  constructor(
+    private native: NativeBinding,
+    private handle: ChunkedBodyHandle,
+  ) {}
+
+  fill(buf: Uint8Array): Promise<number> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    if (this.ended) return Promise.resolve(0);
+    return new Promise<number>((resolve, reject) => {
+      const id = this.native.chunkedRecv(this.handle, buf, 0, buf.length, RECV_PROGRESS_TIMEOUT_MS, (err, n) => {
+        this.id = 0;
+        if (this.stopped) return reject(this.stopped);
+        if (err) {
+          this.close();
+          if (err.code === 'EBADCHUNK') reject(badRequest(`Malformed chunked image data: ${err.message}`));
+          else reject(new ClientAbortError(`upload stream failed: ${err.message}`));
+          return;
+        }
+        if (n < buf.length) {
+          this.ended = true;
+          this.close();
+        }
+        resolve(n);
+      });
+      this.id = id;
+    });
+  }
+
+  stop(why: Error): void {
+    this.stopped ??= why;
+    if (this.id) this.native.recvAbort(this.id);
+  }
+
+  /** Lets the connection go (our dup of its fd): a receive in flight holds its own until it settles, and what was read still decodes. */
+  close(): void {
+    this.native.chunkedClose(this.handle);
+  }
+
+  /** The request's connection is gone: nothing more will be read. */
+  abandon(): void {
+    if (!this.ended) this.stop(new ClientAbortError('the connection was closed before the image data ended'));
+    this.close();
   }
 }

@@ -47,6 +47,38 @@ export interface SendfileBinding {
   ): number;
   /** Stops receive `id` (no shutdown: the connection stays usable for the answer); cb gets ABORT_ERR. */
   recvAbort(id: number): boolean;
+  /**
+   * A chunked request body on sockFd (dup'd until chunkedClose or GC); `prefix` is the raw body bytes that
+   * came with the request's head, decoded first.
+   */
+  chunkedOpen(sockFd: number, prefix: Uint8Array): ChunkedBodyHandle;
+  /**
+   * Fills buffer[offset, offset+length) with decoded chunk data, like recvStart; the count is < length only
+   * once the body ended (last chunk and trailers read). Errors also EBADCHUNK (malformed framing) and EARLYEOF
+   * (the peer closed before the last chunk). One at a time per body; abort with recvAbort.
+   */
+  chunkedRecv(
+    body: ChunkedBodyHandle,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    progressTimeoutMs: number,
+    cb: (err: NativeSendError | null, bytesRead: number) => void,
+  ): number;
+  /** Closes the body's own fd (a receive in flight keeps its own until it settles). */
+  chunkedClose(body: ChunkedBodyHandle): void;
+}
+
+/** Opaque native state of a chunked body being read. */
+export type ChunkedBodyHandle = { readonly __chunkedBody: unique symbol };
+
+/** HTTP/1.1 chunked transfer coding (native/chunked.cc). */
+export interface ChunkedBinding {
+  /**
+   * Decodes a chunked body held in memory: the payload, the index just past the body's end (-1 when more
+   * input is needed) and why the framing is malformed (null when it is not).
+   */
+  chunkedDecode(bytes: Uint8Array): { data: Buffer; end: number; error: string | null };
 }
 
 export interface NativeSendError extends Error {
@@ -63,7 +95,7 @@ export interface MemoryBinding {
 }
 
 /** Everything the addon exports. Other native modules: extend with `&`. */
-export type NativeBinding = SendfileBinding & MemoryBinding;
+export type NativeBinding = SendfileBinding & MemoryBinding & ChunkedBinding;
 
 let cached: NativeBinding | undefined;
 let loadError: unknown;
