@@ -212,3 +212,10 @@ export function parseTable(text: string): Map<string, string> {
   }
   return m;
 }
+
+/** Cases where a live run of a subset disagrees with a full recorded table (its listings narrowed to the subset's fixtures). */
+export function staleCases(recorded: Map<string, string>, live: Map<string, string>, fixtures: string[]): string[] {
+  const inSubset = (v: string | undefined) =>
+    v?.replace(/\[(.*)\]/, (_, names: string) => `[${names.split(' ').filter((n) => fixtures.includes(n)).join(' ')}]`);
+  return [...live].filter(([k, v]) => inSubset(recorded.get(k)) !== v).map(([k, v]) => `${k}: live ${v}, recorded ${inSubset(recorded.get(k))}`);
+}
