@@ -916,42 +916,65 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   return Launch(env, st, j, UV_WRITABLE | UV_DISCONNECT);
 }
 
-Napi::Value RecvStart(const Napi::CallbackInfo& info) {
+// A receive's arguments info[1..5]: buffer, offset, length, progressTimeoutMs, cb. Shared by recvStart and
+// chunkedRecv; false once it has thrown into JS.
+struct RecvArgs {
+  uint8_t* data = nullptr;
+  uint64_t offset = 0, length = 0, timeout_ms = 0;
+};
+
+bool GetRecvArgs(const Napi::CallbackInfo& info, const char* fn, RecvArgs* a) {
   Napi::Env env = info.Env();
-  State* st = static_cast<State*>(info.Data());
-  uint64_t sockfd, offset, length, timeout_ms;
-  if (info.Length() < 6) return Throw(env, "recvStart: expected 6 arguments");
-  if (!GetUint(info[0], INT32_MAX, &sockfd)) return Throw(env, "recvStart: bad sockFd");
-  if (!info[1].IsTypedArray()) return Throw(env, "recvStart: buffer must be a TypedArray");
+  auto fail = [&](const char* what) {
+    Throw(env, (std::string(fn) + ": " + what).c_str());
+    return false;
+  };
+  if (!info[1].IsTypedArray()) return fail("buffer must be a TypedArray");
   // napi_get_typedarray_info gives the data pointer for SharedArrayBuffer
   // views too (Napi::TypedArray::ArrayBuffer() fails on those).
   napi_typedarray_type tt;
-  size_t elems = 0, byte_off = 0;
+  size_t elems = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env, info[1], &tt, &elems, &data, nullptr, &byte_off) != napi_ok ||
+  if (napi_get_typedarray_info(env, info[1], &tt, &elems, &data, nullptr, nullptr) != napi_ok ||
       data == nullptr)
-    return Throw(env, "recvStart: buffer has no memory");
+    return fail("buffer has no memory");
   uint64_t cap = info[1].As<Napi::TypedArray>().ByteLength();
-  if (!GetUint(info[2], cap, &offset)) return Throw(env, "recvStart: bad offset");
-  if (!GetUint(info[3], cap - offset, &length)) return Throw(env, "recvStart: bad length");
-  if (!GetUint(info[4], UINT32_MAX, &timeout_ms)) return Throw(env, "recvStart: bad progressTimeoutMs");
-  if (!info[5].IsFunction()) return Throw(env, "recvStart: cb must be a function");
+  if (!GetUint(info[2], cap, &a->offset)) return fail("bad offset");
+  if (!GetUint(info[3], cap - a->offset, &a->length)) return fail("bad length");
+  if (!GetUint(info[4], UINT32_MAX, &a->timeout_ms)) return fail("bad progressTimeoutMs");
+  if (!info[5].IsFunction()) return fail("cb must be a function");
+  a->data = static_cast<uint8_t*>(data);
+  return true;
+}
 
-  int sock = DupSocket(env, sockfd);
-  if (sock < 0) return env.Undefined();
+// A receive job on `sock` into the arguments' buffer; the buffer and cb are held until cb is called.
+Job* NewRecvJob(napi_env env, State* st, int sock, const RecvArgs& a, const Napi::CallbackInfo& info) {
   Job* j = new Job();
   st->live++;
   j->st = st;
   j->recv = true;
   j->sock = sock;
-  j->buf = static_cast<uint8_t*>(data);
-  j->pos = offset;
-  j->end = offset + length;
-  j->length = length;
-  j->timeout_ms = timeout_ms;
+  j->buf = a.data;
+  j->pos = a.offset;
+  j->end = a.offset + a.length;
+  j->length = a.length;
+  j->timeout_ms = a.timeout_ms;
   napi_create_reference(env, info[1], 1, &j->buf_ref);  // the memory stays valid until cb
   napi_create_reference(env, info[5], 1, &j->cb);
-  return Launch(env, st, j, UV_READABLE);
+  return j;
+}
+
+Napi::Value RecvStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State* st = static_cast<State*>(info.Data());
+  uint64_t sockfd;
+  if (info.Length() < 6) return Throw(env, "recvStart: expected 6 arguments");
+  if (!GetUint(info[0], INT32_MAX, &sockfd)) return Throw(env, "recvStart: bad sockFd");
+  RecvArgs a;
+  if (!GetRecvArgs(info, "recvStart", &a)) return env.Undefined();
+  int sock = DupSocket(env, sockfd);
+  if (sock < 0) return env.Undefined();
+  return Launch(env, st, NewRecvJob(env, st, sock, a, info), UV_READABLE);
 }
 
 void FinalizeChunked(napi_env /*env*/, void* data, void* /*hint*/) {
@@ -997,42 +1020,20 @@ Napi::Value ChunkedOpen(const Napi::CallbackInfo& info) {
 Napi::Value ChunkedRecv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   State* st = static_cast<State*>(info.Data());
-  uint64_t offset, length, timeout_ms;
   if (info.Length() < 6) return Throw(env, "chunkedRecv: expected 6 arguments");
   ChunkedBody* b = ChunkedOf(env, info[0]);
   if (!b) return Throw(env, "chunkedRecv: not a chunked body");
   if (b->busy) return Throw(env, "chunkedRecv: a receive is already in flight");
-  if (!info[1].IsTypedArray()) return Throw(env, "chunkedRecv: buffer must be a TypedArray");
-  napi_typedarray_type tt;
-  size_t elems = 0;
-  void* data = nullptr;
-  if (napi_get_typedarray_info(env, info[1], &tt, &elems, &data, nullptr, nullptr) != napi_ok ||
-      data == nullptr)
-    return Throw(env, "chunkedRecv: buffer has no memory");
-  uint64_t cap = info[1].As<Napi::TypedArray>().ByteLength();
-  if (!GetUint(info[2], cap, &offset)) return Throw(env, "chunkedRecv: bad offset");
-  if (!GetUint(info[3], cap - offset, &length)) return Throw(env, "chunkedRecv: bad length");
-  if (!GetUint(info[4], UINT32_MAX, &timeout_ms)) return Throw(env, "chunkedRecv: bad progressTimeoutMs");
-  if (!info[5].IsFunction()) return Throw(env, "chunkedRecv: cb must be a function");
+  RecvArgs a;
+  if (!GetRecvArgs(info, "chunkedRecv", &a)) return env.Undefined();
 
   // Closed (the connection is gone): what was read already still decodes.
   int sock = b->sock < 0 ? -1 : DupSocket(env, static_cast<uint64_t>(b->sock));
   if (b->sock >= 0 && sock < 0) return env.Undefined();
-  Job* j = new Job();
-  st->live++;
-  j->st = st;
-  j->recv = true;
-  j->sock = sock;
-  j->buf = static_cast<uint8_t*>(data);
+  Job* j = NewRecvJob(env, st, sock, a, info);
   j->chunked = b;
   b->busy = true;
-  j->pos = offset;
-  j->end = offset + length;
-  j->length = length;
-  j->timeout_ms = timeout_ms;
   napi_create_reference(env, info[0], 1, &j->chunked_ref);  // the body outlives the receive
-  napi_create_reference(env, info[1], 1, &j->buf_ref);
-  napi_create_reference(env, info[5], 1, &j->cb);
   return Launch(env, st, j, UV_READABLE);
 }
 
